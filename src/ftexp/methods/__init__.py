@@ -1,0 +1,1 @@
+"""Fine-tuning methods: which parameters train and how the backbone is rewritten."""

@@ -1,0 +1,54 @@
+"""Frozen-layer tuning: train only the top-k transformer blocks and the task head."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from torch import nn
+
+from ftexp.methods.base import Method, freeze_all
+from ftexp.utils.params import head_parameter_names, transformer_blocks
+
+
+@dataclass
+class Freeze(Method):
+    """Keep the lower layers frozen (Howard & Ruder 2018; Lee et al. 2019, arXiv:1911.03090).
+
+    Attributes:
+        top_k: number of top transformer blocks that train; 0 trains the head alone (a linear
+            probe on frozen features).
+        train_embeddings: also train the embedding layer.
+        also_train: substrings of parameter names that train as well (e.g. ``pooler``).
+    """
+
+    top_k: int = 2
+    train_embeddings: bool = False
+    also_train: list[str] = field(default_factory=lambda: ["pooler"])
+
+    def __post_init__(self) -> None:
+        self.also_train = list(self.also_train)
+
+    def problems(self) -> list[str]:
+        """Check ``top_k``."""
+        issues = super().problems()
+        if self.top_k < 0:
+            issues.append(f"method.top_k must be >= 0, got {self.top_k}")
+        return issues
+
+    def apply(self, model: nn.Module) -> nn.Module:
+        """Freeze everything, then unfreeze the top blocks, the head and ``also_train``."""
+        freeze_all(model)
+        blocks = transformer_blocks(model)
+        if self.top_k > len(blocks):
+            raise ValueError(
+                f"method.top_k={self.top_k} but the model has only {len(blocks)} blocks; "
+                f"use method.top_k<={len(blocks)} or method=full"
+            )
+        for block in list(blocks)[len(blocks) - self.top_k :]:
+            block.requires_grad_(True)
+        wanted = set(head_parameter_names(model))
+        for name, param in model.named_parameters():
+            is_embedding = self.train_embeddings and "embeddings" in name
+            if name in wanted or is_embedding or any(s in name for s in self.also_train):
+                param.requires_grad_(True)
+        return model

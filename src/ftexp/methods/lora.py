@@ -1,0 +1,73 @@
+"""LoRA through PEFT: low-rank updates on chosen linear layers, the base stays frozen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from peft import LoraConfig, PeftModel, TaskType, get_peft_model
+from torch import nn
+
+from ftexp.methods.base import Method, saved_labels
+
+
+@dataclass
+class LoRA(Method):
+    """Low-rank adapters (Hu et al. 2021, arXiv:2106.09685). Key names follow the paper.
+
+    Attributes:
+        r: adapter rank.
+        alpha: scaling numerator; the update is scaled by ``alpha / r``.
+        dropout: dropout on the adapter input.
+        target_modules: module-name suffixes to adapt; defaults to the model family's list.
+        modules_to_save: extra modules trained in full and saved with the adapter (the
+            classification head is always included by PEFT's SEQ_CLS task).
+        use_dora: weight-decomposed LoRA (DoRA, Liu et al. 2024, arXiv:2402.09353).
+    """
+
+    lr: float = 5e-4
+    r: int = 8
+    alpha: int = 16
+    dropout: float = 0.05
+    target_modules: list[str] = field(default_factory=lambda: ["query", "value"])
+    modules_to_save: list[str] = field(default_factory=list)
+    use_dora: bool = False
+
+    def __post_init__(self) -> None:
+        self.target_modules = list(self.target_modules)
+        self.modules_to_save = list(self.modules_to_save)
+
+    def problems(self) -> list[str]:
+        """Check rank, alpha, dropout and targets."""
+        issues = super().problems()
+        if self.r <= 0:
+            issues.append(f"method.r must be > 0, got {self.r} (typical: 4-64)")
+        if self.alpha <= 0:
+            issues.append(f"method.alpha must be > 0, got {self.alpha} (typical: 2*r)")
+        if not 0 <= self.dropout < 1:
+            issues.append(f"method.dropout must be in [0, 1), got {self.dropout}")
+        if not self.target_modules:
+            issues.append("method.target_modules is empty; name at least one linear layer")
+        return issues
+
+    def peft_config(self) -> LoraConfig:
+        """Return the PEFT config for a sequence-classification model."""
+        return LoraConfig(
+            task_type=TaskType.SEQ_CLS,
+            r=self.r,
+            lora_alpha=self.alpha,
+            lora_dropout=self.dropout,
+            target_modules=self.target_modules,
+            modules_to_save=self.modules_to_save or None,
+            use_dora=self.use_dora,
+        )
+
+    def apply(self, model: nn.Module) -> nn.Module:
+        """Wrap the model in a PeftModel; only adapters and the head train."""
+        return get_peft_model(model, self.peft_config())
+
+    def load_saved(self, spec: Any, out_dir: Path) -> nn.Module:
+        """Rebuild the base from the model spec, then load the saved adapter onto it."""
+        base = spec.load_classifier(saved_labels(out_dir), **self.load_kwargs())
+        return PeftModel.from_pretrained(base, out_dir)

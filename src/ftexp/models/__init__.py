@@ -1,0 +1,1 @@
+"""Model specs: pretrained (artifact, hub, local) and tiny random-init models."""

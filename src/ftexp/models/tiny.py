@@ -1,0 +1,89 @@
+"""Tiny random-init BERT and a character tokenizer, built in-process for tests and smoke runs.
+
+No download happens: the vocabulary is generated, and the weights are drawn from a fixed seed so
+that the same config always yields the same base model. That makes adapter-only artifacts of tiny
+runs reloadable exactly like those of real pretrained models.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from transformers import (
+    BertConfig,
+    BertForSequenceClassification,
+    BertTokenizerFast,
+    PreTrainedTokenizerBase,
+)
+
+from ftexp.models.base import label_maps
+
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+CHARACTERS = string.ascii_lowercase + string.digits + string.punctuation
+
+
+def char_vocab() -> list[str]:
+    """Return a WordPiece vocabulary of single characters (plus ``##`` continuations)."""
+    return SPECIAL_TOKENS + list(CHARACTERS) + [f"##{c}" for c in CHARACTERS]
+
+
+def char_tokenizer() -> PreTrainedTokenizerBase:
+    """Build a real (saveable) BERT tokenizer over the character vocabulary."""
+    vocab = {token: i for i, token in enumerate(char_vocab())}
+    return BertTokenizerFast(vocab=vocab, do_lower_case=True)
+
+
+@dataclass
+class TinyBert:
+    """A 2-layer BERT of a few thousand parameters, with the module names of real BERT."""
+
+    hidden_size: int = 32
+    num_layers: int = 2
+    num_heads: int = 2
+    intermediate_size: int = 64
+    max_positions: int = 128
+    init_seed: int = 0
+    lora_target_modules: list[str] = field(default_factory=lambda: ["query", "value"])
+
+    def __post_init__(self) -> None:
+        self.lora_target_modules = list(self.lora_target_modules)
+
+    def problems(self) -> list[str]:
+        """List config problems."""
+        issues = []
+        if self.hidden_size % self.num_heads:
+            issues.append(
+                f"model.hidden_size={self.hidden_size} must be divisible by "
+                f"model.num_heads={self.num_heads}"
+            )
+        for name in ("hidden_size", "num_layers", "num_heads", "intermediate_size"):
+            if getattr(self, name) <= 0:
+                issues.append(f"model.{name} must be > 0, got {getattr(self, name)}")
+        return issues
+
+    def load_tokenizer(self) -> PreTrainedTokenizerBase:
+        """Return the in-process character tokenizer."""
+        return char_tokenizer()
+
+    def load_classifier(self, labels: list[str], **load_kwargs: Any) -> nn.Module:
+        """Build the classifier; weights depend only on ``init_seed``."""
+        config = BertConfig(
+            vocab_size=len(char_vocab()),
+            hidden_size=self.hidden_size,
+            num_hidden_layers=self.num_layers,
+            num_attention_heads=self.num_heads,
+            intermediate_size=self.intermediate_size,
+            max_position_embeddings=self.max_positions,
+            **label_maps(labels),
+        )
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.init_seed)
+            return BertForSequenceClassification(config)
+
+    def describe(self) -> dict[str, Any]:
+        """Return the spec as plain data."""
+        return {"tiny_bert": self.__dict__.copy()}

@@ -1,0 +1,1 @@
+"""Objectives: LightningModules with the steps, losses and metrics of each task."""

@@ -1,0 +1,68 @@
+"""The LightningModule base: builds the backbone lazily, owns optimisers and checkpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.utilities import rank_zero_info
+from torch import nn
+
+from ftexp.methods.base import Method
+from ftexp.models.base import ModelSpec
+from ftexp.optim import AdamWConfig
+from ftexp.utils.params import count_parameters, describe_parameters
+
+
+class FinetuneModule(L.LightningModule):
+    """Holds a model *spec* and a method; weights load in ``configure_model``.
+
+    Subclasses (objectives) add the steps, the loss and the metrics, and never branch on the
+    method: everything method-specific lives behind the ``Method`` interface.
+    """
+
+    def __init__(self, model: ModelSpec, method: Method, optim: AdamWConfig) -> None:
+        super().__init__()
+        self.spec, self.method, self.optim = model, method, optim
+        self.model: nn.Module | None = None
+        self.param_counts: dict[str, int] = {}
+
+    @property
+    def strict_loading(self) -> bool:
+        """Checkpoints hold trainable tensors only; frozen weights come from the spec."""
+        return False
+
+    def build_backbone(self) -> nn.Module:
+        """Load the pretrained model for this objective (implemented by subclasses)."""
+        raise NotImplementedError
+
+    def configure_model(self) -> None:
+        """Load the backbone and apply the method (the hook can run more than once)."""
+        if self.model is not None:
+            return
+        # from_pretrained returns eval mode; fine-tuning wants dropout on, as HF Trainer has it
+        self.model = self.method.apply(self.build_backbone()).train()
+        trainable, total = count_parameters(self.model)
+        self.param_counts = {"params/trainable": trainable, "params/total": total}
+        rank_zero_info(f"[ftexp] {type(self.method).__name__}: {describe_parameters(self.model)}")
+
+    def configure_optimizers(self) -> Any:
+        """AdamW over trainable parameters with a per-step warmup/decay schedule."""
+        assert self.model is not None
+        optimizer, scheduler = self.optim.build(
+            self.model.named_parameters(), int(self.trainer.estimated_stepping_batches)
+        )
+        schedule = {"scheduler": scheduler, "interval": "step"}
+        return {"optimizer": optimizer, "lr_scheduler": schedule}
+
+    def on_fit_start(self) -> None:
+        """Record parameter counts with the loggers."""
+        for logger in self.loggers:
+            logger.log_hyperparams(self.param_counts)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Keep only trainable tensors: a LoRA checkpoint of a 1B model is then a few MB."""
+        trainable = {f"model.{n}" for n, p in self.model.named_parameters() if p.requires_grad}  # type: ignore[union-attr]
+        checkpoint["state_dict"] = {
+            k: v for k, v in checkpoint["state_dict"].items() if k in trainable
+        }

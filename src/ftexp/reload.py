@@ -1,0 +1,33 @@
+"""Reload a finished run's model from its run dir (HF or PEFT format)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+from torch import nn
+from transformers import AutoTokenizer, PreTrainedTokenizerBase
+
+
+def load_run(run_dir: str | Path) -> tuple[nn.Module, PreTrainedTokenizerBase, list[str]]:
+    """Return ``(model in eval mode, tokenizer, label names)`` saved by a run.
+
+    The method that trained the model decides how it is rebuilt (full weights, or base model +
+    adapter), so this works for every method without branching on its name.
+    """
+    run = Path(run_dir)
+    model_dir = run / "model"
+    if not (run / "config.yaml").is_file() or not model_dir.is_dir():
+        raise FileNotFoundError(
+            f"{run} is not a finished ftexp run (needs config.yaml and model/); "
+            "pass the run dir printed at the end of training"
+        )
+    cfg = OmegaConf.load(run / "config.yaml")
+    spec: Any = instantiate(cfg.model, _convert_="all")
+    method: Any = instantiate(cfg.method, _convert_="all")
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = method.load_saved(spec, model_dir)
+    labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    return model.eval(), tokenizer, labels

@@ -1,0 +1,102 @@
+"""The one place that wires config groups into a training run."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from hydra.utils import get_object, instantiate
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.utilities import rank_zero_info
+from omegaconf import DictConfig, OmegaConf
+
+from ftexp.methods.base import save_labels
+from ftexp.utils.config_check import check_and_build, resolved
+from ftexp.utils.io import atomic_write_text
+
+
+def instantiate_dict(node: DictConfig | None) -> list[Any]:
+    """Instantiate every ``name: {_target_: ...}`` entry of a callbacks/logger group."""
+    return [instantiate(v) for v in (node or {}).values() if v is not None and "_target_" in v]
+
+
+def call_target(node: DictConfig, **runtime: Any) -> Any:
+    """Call ``node._target_`` with its keys plus runtime objects.
+
+    Hydra's ``instantiate`` would turn dataclass arguments (method, model spec) back into
+    configs, so objects built at run time are passed here directly.
+    """
+    kwargs = OmegaConf.to_container(node, resolve=True)
+    assert isinstance(kwargs, dict)
+    target = get_object(str(kwargs.pop("_target_")))
+    return target(**kwargs, **runtime)
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Validate, build, fit, test on the best checkpoint, save; return the final metrics."""
+    started = time.perf_counter()
+    parts = check_and_build(cfg)  # raises ConfigError before any weights load
+    out_dir = Path(cfg.paths.output_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out_dir / "config.yaml", resolved(cfg))
+    L.seed_everything(cfg.seed, workers=True)
+
+    spec, method, data = parts["model"], parts["method"], parts["data"]
+    data.tokenizer = spec.load_tokenizer()
+    data.load()
+    module = call_target(
+        cfg.objective, model=spec, method=method, optim=parts["optim"], labels=data.label_names
+    )
+    trainer: L.Trainer = instantiate(
+        cfg.trainer,
+        callbacks=instantiate_dict(cfg.get("callbacks")),
+        logger=instantiate_dict(cfg.get("logger")) or False,
+    )
+    if cfg.get("train"):
+        trainer.fit(module, datamodule=data, ckpt_path=cfg.get("ckpt_path"))
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+    if cfg.get("test"):
+        ckpt = _best_checkpoint(trainer) if cfg.get("train") else cfg.get("ckpt_path")
+        tested = trainer.test(module, datamodule=data, ckpt_path=ckpt, weights_only=False)
+        metrics.update({k: float(v) for k, v in tested[0].items()})
+    if cfg.get("save_model") and trainer.is_global_zero:
+        save_model(module, data, out_dir / "model")
+    metrics.update(_run_facts(module, trainer, started))
+    if trainer.is_global_zero:
+        atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True))
+        rank_zero_info(f"[ftexp] run dir: {out_dir}")
+    return metrics
+
+
+def save_model(module: Any, data: Any, model_dir: Path) -> None:
+    """Save the fine-tuned model in HF/PEFT format with its tokenizer."""
+    module.method.save(module.model, model_dir)
+    data.tokenizer.save_pretrained(model_dir)
+    save_labels(data.label_names, model_dir)
+
+
+def _best_checkpoint(trainer: L.Trainer) -> str | None:
+    callback = trainer.checkpoint_callback
+    if isinstance(callback, ModelCheckpoint) and callback.best_model_path:
+        return callback.best_model_path
+    rank_zero_info("[ftexp] no best checkpoint; testing the final weights")
+    return None
+
+
+def _run_facts(module: Any, trainer: L.Trainer, started: float) -> dict[str, float]:
+    facts: dict[str, float] = dict(module.param_counts)
+    facts["time/wall_s"] = time.perf_counter() - started
+    facts["trainer/global_step"] = trainer.global_step
+    facts["trainer/epochs"] = trainer.current_epoch
+    callback = trainer.checkpoint_callback
+    if isinstance(callback, ModelCheckpoint) and callback.best_model_score is not None:
+        facts["best/" + str(callback.monitor)] = float(callback.best_model_score)
+    if torch.cuda.is_available():
+        facts["memory/peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    facts["threads"] = torch.get_num_threads()
+    return {k: v for k, v in facts.items() if not (isinstance(v, float) and math.isnan(v))}

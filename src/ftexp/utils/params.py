@@ -1,0 +1,55 @@
+"""Parameter bookkeeping shared by methods and modules."""
+
+from __future__ import annotations
+
+from torch import nn
+
+
+def count_parameters(model: nn.Module) -> tuple[int, int]:
+    """Return ``(trainable, total)`` parameter counts; shared tensors are counted once."""
+    seen: set[int] = set()
+    trainable = total = 0
+    for param in model.parameters():
+        if id(param) in seen:
+            continue
+        seen.add(id(param))
+        total += param.numel()
+        if param.requires_grad:
+            trainable += param.numel()
+    return trainable, total
+
+
+def describe_parameters(model: nn.Module) -> str:
+    """Return e.g. ``trainable 12,288 / 4,210,688 (0.29%)``."""
+    trainable, total = count_parameters(model)
+    share = 100.0 * trainable / max(total, 1)
+    return f"trainable {trainable:,} / {total:,} ({share:.2f}%)"
+
+
+def transformer_blocks(model: nn.Module) -> nn.ModuleList:
+    """Return the stack of transformer blocks: the longest ModuleList of same-typed modules.
+
+    Works for BERT (``encoder.layer``), Llama (``model.layers``), GPT-2 (``transformer.h``) and
+    others without a per-architecture table.
+    """
+    best: nn.ModuleList | None = None
+    for module in model.modules():
+        if not isinstance(module, nn.ModuleList) or len(module) == 0:
+            continue
+        if len({type(child) for child in module}) != 1:
+            continue
+        if best is None or len(module) > len(best):
+            best = module
+    if best is None:
+        raise ValueError(f"{type(model).__name__} has no stack of transformer blocks")
+    return best
+
+
+def head_parameter_names(model: nn.Module) -> list[str]:
+    """Return names of parameters outside the pretrained backbone (the task head)."""
+    prefix = getattr(model, "base_model_prefix", "")
+    return [
+        name
+        for name, _ in model.named_parameters()
+        if not prefix or not name.startswith(prefix + ".")
+    ]

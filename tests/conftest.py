@@ -1,0 +1,57 @@
+"""Shared fixtures: real Hydra compose of the packaged configs on a tiny model and fixture data."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_module
+from omegaconf import DictConfig
+
+FIXTURES = Path(__file__).parent / "fixtures"
+TINY_CSV = FIXTURES / "sentiment_tiny.csv"
+CONF = Path(__file__).parents[1] / "src" / "ftexp" / "conf"
+
+TINY = [
+    "model=tiny_bert",
+    "data=local",
+    f"data.path={TINY_CSV}",
+    "data.labels=[neg,pos]",
+    "data.batch_size=16",
+    "trainer.accelerator=cpu",
+    "trainer.enable_progress_bar=false",
+    "trainer.enable_model_summary=false",
+]
+
+
+def group_options(group: str) -> list[str]:
+    """Every option of a config group, from the packaged conf folder."""
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+def compose_cfg(overrides: list[str], out_dir: Path | None = None) -> DictConfig:
+    """Compose ``train.yaml`` exactly as the CLI does (plus an explicit output dir)."""
+    extra = [f"paths.output_dir={out_dir}"] if out_dir is not None else ["paths.output_dir=/tmp"]
+    with initialize_config_module("ftexp.conf", version_base="1.3"):
+        return compose("train", overrides=overrides + extra)
+
+
+def tiny_cfg(out_dir: Path, *overrides: str) -> DictConfig:
+    """A tiny-model config on the fixture data, writing into ``out_dir``."""
+    return compose_cfg([*TINY, *overrides], out_dir)
+
+
+@pytest.fixture(autouse=True)
+def _quiet_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
+    return
+
+
+@pytest.fixture(scope="session")
+def cache_dir() -> Path:
+    """The artifact cache (shared with real runs so CI downloads each artifact once)."""
+    return Path(os.environ.get("FTEXP_CACHE", Path.home() / ".cache" / "ftexp"))

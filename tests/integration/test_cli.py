@@ -1,0 +1,49 @@
+"""The command line as users run it: single runs, multirun sweeps, predict."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import TINY
+
+
+def run(args: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def test_multirun_gives_each_job_its_own_dir_and_predict_reads_it(tmp_path: Path) -> None:
+    run(
+        [
+            "-m",
+            "ftexp",
+            "-m",
+            *TINY,
+            "method=full,lora",
+            "trainer.max_epochs=1",
+            f"hydra.sweep.dir={tmp_path}",
+        ],
+        cwd=tmp_path,
+    )
+    jobs = sorted(p for p in tmp_path.iterdir() if p.is_dir() and p.name.isdigit())
+    assert [p.name for p in jobs] == ["0", "1"]
+    targets = set()
+    for job in jobs:
+        assert "test/acc" in json.loads((job / "metrics.json").read_text())
+        targets.add((job / "config.yaml").read_text().split("_target_: ftexp.methods.")[1][:4])
+    assert targets == {"full", "lora"}
+    out = run(["-m", "ftexp.predict", str(jobs[1]), "superb and charming", "awful"], cwd=tmp_path)
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) == 2
+    assert lines[0].split("\t")[0] in {"neg", "pos"}

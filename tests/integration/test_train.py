@@ -1,0 +1,116 @@
+"""End-to-end runs on a tiny model with a real Lightning Trainer, per method."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from ftexp.predict import predict
+from ftexp.reload import load_run
+from ftexp.run import train
+from tests.conftest import group_options, tiny_cfg
+
+ADAPTER_FILES = {"adapter_model.safetensors", "adapter_config.json"}
+FULL_FILES = {"model.safetensors", "config.json"}
+
+
+@pytest.mark.parametrize("method", group_options("method"))
+def test_train_writes_every_artifact_and_reloads(method: str, tmp_path: Path) -> None:
+    cfg = tiny_cfg(tmp_path, f"method={method}", "trainer.max_epochs=2")
+    metrics = train(cfg)
+
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["test/acc"] == pytest.approx(metrics["test/acc"])
+    for key in ("test/acc", "test/f1", "test/auroc", "test/loss", "best/val/acc"):
+        assert 0 <= saved[key] < 10, key
+    assert 0 < saved["params/trainable"] <= saved["params/total"]
+    assert "method:" in (tmp_path / "config.yaml").read_text()  # resolved config
+    assert "${" not in (tmp_path / "config.yaml").read_text()
+
+    files = {p.name for p in (tmp_path / "model").iterdir()}
+    assert (ADAPTER_FILES if method == "lora" else FULL_FILES) <= files
+    assert {"tokenizer.json", "labels.json"} <= files
+
+    ckpts = sorted((tmp_path / "checkpoints").glob("*.ckpt"))
+    assert any(p.name == "last.ckpt" for p in ckpts)
+    assert len(ckpts) == 2
+    state = torch.load(ckpts[0], weights_only=False)["state_dict"]
+    assert sum(t.numel() for t in state.values()) == saved["params/trainable"]
+
+    assert (tmp_path / "csv" / "metrics.csv").is_file()
+    texts = ["a wonderful film with a superb cast", "dull, tedious and boring"]
+    results = predict(str(tmp_path), texts)
+    assert next(label for label, _ in results) in {"neg", "pos"}
+    assert all(0.5 <= conf <= 1.0 for _, conf in results)
+
+
+@pytest.mark.parametrize("method", group_options("method"))
+def test_reloaded_model_gives_the_same_logits(method: str, tmp_path: Path) -> None:
+    from ftexp.run import call_target, save_model
+    from ftexp.utils.config_check import check_and_build
+
+    cfg = tiny_cfg(tmp_path, f"method={method}")
+    parts = check_and_build(cfg)
+    data = parts["data"]
+    data.tokenizer = parts["model"].load_tokenizer()
+    data.setup()
+    module = call_target(
+        cfg.objective,
+        model=parts["model"],
+        method=parts["method"],
+        optim=parts["optim"],
+        labels=data.label_names,
+    )
+    module.configure_model()
+    batch = next(iter(data.train_dataloader()))
+    frozen = {
+        n: p.detach().clone() for n, p in module.model.named_parameters() if not p.requires_grad
+    }
+
+    optimizer = torch.optim.AdamW([p for p in module.parameters() if p.requires_grad], lr=1e-2)
+    module.model.train()
+    losses = []
+    for _ in range(3):  # the first loss is the baseline, then 2 steps
+        loss = torch.nn.functional.cross_entropy(module(batch), batch["labels"])
+        losses.append(loss.item())
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    assert losses[-1] < losses[0], losses
+
+    for name, param in module.model.named_parameters():
+        if name in frozen:
+            assert torch.equal(param, frozen[name]), f"frozen {name} changed"
+
+    module.model.eval()
+    with torch.no_grad():
+        expected = module(batch)
+    save_model(module, data, tmp_path / "model")
+    (tmp_path / "config.yaml").write_text(
+        __import__("omegaconf").OmegaConf.to_yaml(cfg, resolve=True)
+    )
+    model, _, labels = load_run(tmp_path)
+    with torch.no_grad():
+        got = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    assert labels == ["neg", "pos"]
+    torch.testing.assert_close(got, expected)
+
+
+def test_loss_goes_down_over_a_real_run(tmp_path: Path) -> None:
+    cfg = tiny_cfg(
+        tmp_path,
+        "method=full",
+        "trainer.max_epochs=6",
+        "optim.lr=3e-3",
+        "callbacks.early_stopping=null",
+    )
+    train(cfg)
+    rows = (tmp_path / "csv" / "metrics.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    col = header.index("val/loss")
+    val_losses = [float(r.split(",")[col]) for r in rows[1:] if r.split(",")[col]]
+    assert len(val_losses) >= 6
+    assert min(val_losses[-3:]) < val_losses[0]
