@@ -1,0 +1,58 @@
+"""Optimiser groups and learning-rate schedules."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from ftexp.data.sampling import LengthGroupedBatchSampler
+from ftexp.optim import AdamWConfig
+
+
+def test_no_weight_decay_on_biases_and_norms() -> None:
+    model = nn.Sequential(nn.Linear(4, 4), nn.LayerNorm(4))
+    optimizer, _ = AdamWConfig(weight_decay=0.1).build(model.named_parameters(), 10)
+    decayed, plain = optimizer.param_groups
+    assert decayed["weight_decay"] == 0.1
+    assert [p.shape for p in decayed["params"]] == [torch.Size([4, 4])]
+    assert plain["weight_decay"] == 0.0
+    assert len(plain["params"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("schedule", "expected"),
+    [
+        ("linear", [0.5, 1.0, 1.0, 0.75, 0.5, 0.25]),
+        ("cosine", [0.5, 1.0, 1.0, 0.8536, 0.5, 0.1464]),
+        ("constant", [0.5, 1.0, 1.0, 1.0, 1.0, 1.0]),
+    ],
+)
+def test_warmup_then_decay(schedule: str, expected: list[float]) -> None:
+    fn = AdamWConfig(warmup_ratio=0.3, schedule=schedule).lr_lambda(6)
+    assert [fn(step) for step in range(6)] == pytest.approx(expected, abs=1e-3)
+    assert fn(6) == pytest.approx(0.0 if schedule != "constant" else 1.0)
+
+
+def test_frozen_parameters_are_not_optimised() -> None:
+    model = nn.Linear(3, 3)
+    model.bias.requires_grad_(False)
+    optimizer, _ = AdamWConfig().build(model.named_parameters(), 5)
+    assert sum(len(g["params"]) for g in optimizer.param_groups) == 1
+
+
+def test_length_grouped_batches_cover_everything_once_and_cut_padding() -> None:
+    gen = torch.Generator().manual_seed(0)
+    lengths = torch.randint(5, 60, (1000,), generator=gen).tolist()
+    sampler = LengthGroupedBatchSampler(lengths, batch_size=32, seed=1, group_size=8)
+    batches = list(sampler)
+    assert sorted(i for b in batches for i in b) == list(range(1000))
+    assert len(batches) == len(sampler)
+    padded = sum(len(b) * max(lengths[i] for i in b) for b in batches)
+    random_order = torch.randperm(1000, generator=gen).tolist()
+    chunks = [random_order[i : i + 32] for i in range(0, 1000, 32)]
+    padded_random = sum(len(b) * max(lengths[i] for i in b) for b in chunks)
+    assert padded < 0.8 * padded_random
+    assert list(sampler) == batches  # same epoch, same order
+    sampler.set_epoch(1)
+    assert list(sampler) != batches
