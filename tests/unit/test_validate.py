@@ -39,13 +39,16 @@ def test_all_problems_are_listed_at_once() -> None:
 
 
 def test_typo_in_added_key_suggests_the_right_one() -> None:
-    cfg = compose_cfg([*TINY, "method=lora", "+method.rnak=4", "+trainer.max_epoch=3"])
+    cfg = compose_cfg(
+        [*TINY, "method=lora", "+method.rnak=4", "+trainer.max_epoch=3", "method.r=0"]
+    )
     with pytest.raises(ConfigError) as err:
         check_and_build(cfg)
     assert "method.rnak is not a setting of ftexp.methods.lora.LoRA; did you mean method.r?" in str(
         err.value
     )
     assert "did you mean trainer.max_epochs?" in str(err.value)
+    assert "method.r must be > 0" in str(err.value)  # values are checked despite the typo
 
 
 def test_freeze_top_k_negative_and_lr_nonpositive() -> None:

@@ -78,12 +78,9 @@ def check_and_build(cfg: DictConfig) -> dict[str, Any]:
         node = cfg.get(key)
         if node is None:
             continue
-        key_issues = unknown_keys(key, node)
-        issues += key_issues
-        if key_issues:
-            continue
+        issues += unknown_keys(key, node)
         try:
-            built[key] = instantiate(node, _convert_="all")
+            built[key] = instantiate(_known_keys_only(node), _convert_="all")
         except Exception as err:
             issues.append(f"{key}: {_root_cause(err)}")
             continue
@@ -92,6 +89,18 @@ def check_and_build(cfg: DictConfig) -> dict[str, Any]:
     if issues:
         raise ConfigError(issues)
     return built
+
+
+def _known_keys_only(node: DictConfig) -> DictConfig:
+    """Drop keys the target does not accept, so its values are still checked."""
+    accepted = _accepted_names(get_object(node._target_))
+    if accepted is None:
+        return node
+    resolved_node = OmegaConf.to_container(node, resolve=True)
+    assert isinstance(resolved_node, dict)
+    return OmegaConf.create(
+        {k: v for k, v in resolved_node.items() if k in HYDRA_KEYS or k in accepted}
+    )
 
 
 def _run_problems(cfg: DictConfig) -> list[str]:
