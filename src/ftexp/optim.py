@@ -55,26 +55,34 @@ class AdamWConfig:
         return issues
 
     def build(
-        self, named_params: Iterable[tuple[str, nn.Parameter]], total_steps: int
+        self,
+        named_params: Iterable[tuple[str, nn.Parameter]],
+        total_steps: int,
+        lr_scales: dict[str, float] | None = None,
     ) -> tuple[torch.optim.Optimizer, LambdaLR]:
-        """Create the optimiser over trainable parameters and its per-step scheduler."""
-        decay: list[nn.Parameter] = []
-        no_decay: list[nn.Parameter] = []
+        """Create the optimiser and its per-step scheduler.
+
+        Parameters are grouped by (weight decay or not, learning-rate multiplier); biases and
+        norm weights get no decay. Every given parameter is included, trainable now or not, so
+        a gradual-unfreezing schedule needs no new optimiser.
+        """
+        groups: dict[tuple[bool, float], list[nn.Parameter]] = {}
         for name, param in named_params:
-            if param.requires_grad:
-                (no_decay if param.ndim < 2 or any(k in name for k in NO_DECAY) else decay).append(
-                    param
-                )
-        groups = [
-            {"params": decay, "weight_decay": self.weight_decay},
-            {"params": no_decay, "weight_decay": 0.0},
+            decays = param.ndim >= 2 and not any(k in name for k in NO_DECAY)
+            scale = (lr_scales or {}).get(name, 1.0)
+            groups.setdefault((decays, scale), []).append(param)
+        param_groups = [
+            {
+                "params": params,
+                "weight_decay": self.weight_decay if decays else 0.0,
+                "lr": self.lr * scale,
+            }
+            for (decays, scale), params in sorted(
+                groups.items(), key=lambda kv: (not kv[0][0], -kv[0][1])
+            )
         ]
         optimizer = torch.optim.AdamW(
-            [g for g in groups if g["params"]],
-            lr=self.lr,
-            betas=self.betas,
-            eps=self.eps,
-            fused=self.fused,
+            param_groups, lr=self.lr, betas=self.betas, eps=self.eps, fused=self.fused
         )
         return optimizer, LambdaLR(optimizer, self.lr_lambda(max(total_steps, 1)))
 
@@ -86,6 +94,11 @@ class AdamWConfig:
             total_steps,
             self.min_lr_ratio,
         )
+
+
+def _decayed_first(item: tuple[tuple[bool, float], list[nn.Parameter]]) -> tuple[bool, float]:
+    (decays, scale), _ = item
+    return (not decays, -scale)
 
 
 @dataclass

@@ -54,7 +54,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     )
     trainer: L.Trainer = instantiate(
         cfg.trainer,
-        callbacks=instantiate_dict(cfg.get("callbacks")),
+        callbacks=instantiate_dict(cfg.get("callbacks")) + method.callbacks(),
         logger=instantiate_dict(cfg.get("logger")) or False,
     )
     if cfg.get("train"):
@@ -66,6 +66,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         metrics.update({k: float(v) for k, v in tested[0].items()})
     if cfg.get("save_model") and trainer.is_global_zero:
         save_model(module, data, out_dir / "model")
+    if cfg.get("test"):
+        metrics.update(_test_converted(module, trainer, data))
     metrics.update(_run_facts(module, trainer, started))
     if trainer.is_global_zero:
         atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True))
@@ -78,6 +80,16 @@ def save_model(module: Any, data: Any, model_dir: Path) -> None:
     module.method.save(module.model, model_dir)
     data.tokenizer.save_pretrained(model_dir)
     save_labels(data.label_names, model_dir)
+
+
+def _test_converted(module: Any, trainer: L.Trainer, data: Any) -> dict[str, float]:
+    """Test the method's deployment form (e.g. QAT's real int weights) as ``converted/*``."""
+    converted = module.method.convert(module.model)
+    if converted is None:
+        return {}
+    module.model = converted
+    tested = trainer.test(module, datamodule=data)
+    return {f"converted/{k}": float(v) for k, v in tested[0].items()}
 
 
 def _best_checkpoint(trainer: L.Trainer) -> str | None:

@@ -13,8 +13,16 @@ from ftexp.reload import load_run
 from ftexp.run import train
 from tests.conftest import group_options, tiny_cfg
 
-ADAPTER_FILES = {"adapter_model.safetensors", "adapter_config.json"}
+PEFT_FILES = {"adapter_model.safetensors", "adapter_config.json"}
 FULL_FILES = {"model.safetensors", "config.json"}
+SAVED_FILES = {
+    "full": FULL_FILES,
+    "freeze": FULL_FILES,
+    "gradual_unfreeze": FULL_FILES,
+    "qat": FULL_FILES,
+    "adapter": {"bottleneck_adapters.safetensors", "bottleneck_adapters.json"},
+}
+GROWS_DURING_TRAINING = {"gradual_unfreeze"}  # trainable set at the end > at the start
 
 
 @pytest.mark.parametrize("method", group_options("method"))
@@ -31,14 +39,18 @@ def test_train_writes_every_artifact_and_reloads(method: str, tmp_path: Path) ->
     assert "${" not in (tmp_path / "config.yaml").read_text()
 
     files = {p.name for p in (tmp_path / "model").iterdir()}
-    assert (ADAPTER_FILES if method == "lora" else FULL_FILES) <= files
+    assert SAVED_FILES.get(method, PEFT_FILES) <= files
     assert {"tokenizer.json", "labels.json"} <= files
 
     ckpts = sorted((tmp_path / "checkpoints").glob("*.ckpt"))
     assert any(p.name == "last.ckpt" for p in ckpts)
     assert len(ckpts) == 2
-    state = torch.load(ckpts[0], weights_only=False)["state_dict"]
-    assert sum(t.numel() for t in state.values()) == saved["params/trainable"]
+    state = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
+    stored = sum(t.numel() for t in state.values())
+    if method in GROWS_DURING_TRAINING:
+        assert stored > saved["params/trainable"]
+    else:
+        assert stored == saved["params/trainable"]
 
     assert (tmp_path / "csv" / "metrics.csv").is_file()
     texts = ["a wonderful film with a superb cast", "dull, tedious and boring"]

@@ -33,6 +33,22 @@ class Method:
         """Return the model with the method applied and ``requires_grad`` set."""
         raise NotImplementedError
 
+    def optimizer_parameters(self, model: nn.Module) -> list[tuple[str, nn.Parameter]]:
+        """Parameters the optimiser owns: those trainable now (gradual unfreezing adds more)."""
+        return [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+
+    def param_lr_scales(self, model: nn.Module) -> dict[str, float]:
+        """Per-parameter learning-rate multipliers (missing names use 1.0)."""
+        return {}
+
+    def convert(self, model: nn.Module) -> nn.Module | None:
+        """Return a deployment form to evaluate after training (e.g. really quantised), or None."""
+        return None
+
+    def callbacks(self) -> list[Any]:
+        """Lightning callbacks the method needs during training (e.g. an unfreezing schedule)."""
+        return []
+
     def save(self, model: nn.Module, out_dir: Path) -> None:
         """Save in Hugging Face format (PEFT models write adapter weights only)."""
         model.save_pretrained(out_dir)  # type: ignore[operator]

@@ -6,12 +6,13 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
-from ftexp.methods.base import Method, freeze_all
+from ftexp.methods.base import freeze_all
+from ftexp.methods.layerwise import LayerwiseLR
 from ftexp.utils.params import head_parameter_names, transformer_blocks
 
 
 @dataclass
-class Freeze(Method):
+class Freeze(LayerwiseLR):
     """Keep the lower layers frozen (Howard & Ruder 2018; Lee et al. 2019, arXiv:1911.03090).
 
     Attributes:

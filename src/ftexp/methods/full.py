@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from ftexp.methods.base import Method
+from ftexp.methods.layerwise import LayerwiseLR
 
 
 @dataclass
-class Full(Method):
+class Full(LayerwiseLR):
     """Train all weights. The reference point every other method is compared against."""
 
     def apply(self, model: nn.Module) -> nn.Module:

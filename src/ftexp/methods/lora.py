@@ -1,19 +1,16 @@
-"""LoRA through PEFT: low-rank updates on chosen linear layers, the base stays frozen."""
+"""LoRA and DoRA through PEFT: low-rank updates on chosen linear layers, the base stays frozen."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-from peft import LoraConfig, PeftModel, TaskType, get_peft_model
-from torch import nn
+from peft import LoraConfig, TaskType
 
-from ftexp.methods.base import Method, saved_labels
+from ftexp.methods.peft_base import PeftMethod
 
 
 @dataclass
-class LoRA(Method):
+class LoRA(PeftMethod):
     """Low-rank adapters (Hu et al. 2021, arXiv:2106.09685). Key names follow the paper.
 
     Attributes:
@@ -24,6 +21,7 @@ class LoRA(Method):
         modules_to_save: extra modules trained in full and saved with the adapter (the
             classification head is always included by PEFT's SEQ_CLS task).
         use_dora: weight-decomposed LoRA (DoRA, Liu et al. 2024, arXiv:2402.09353).
+        use_rslora: rank-stabilised scaling ``alpha / sqrt(r)`` (Kalajdzievski 2023).
     """
 
     lr: float = 5e-4
@@ -33,6 +31,7 @@ class LoRA(Method):
     target_modules: list[str] = field(default_factory=lambda: ["query", "value"])
     modules_to_save: list[str] = field(default_factory=list)
     use_dora: bool = False
+    use_rslora: bool = False
 
     def __post_init__(self) -> None:
         self.target_modules = list(self.target_modules)
@@ -52,7 +51,7 @@ class LoRA(Method):
         return issues
 
     def peft_config(self) -> LoraConfig:
-        """Return the PEFT config for a sequence-classification model."""
+        """Return the PEFT LoRA config."""
         return LoraConfig(
             task_type=TaskType.SEQ_CLS,
             r=self.r,
@@ -61,13 +60,5 @@ class LoRA(Method):
             target_modules=self.target_modules,
             modules_to_save=self.modules_to_save or None,
             use_dora=self.use_dora,
+            use_rslora=self.use_rslora,
         )
-
-    def apply(self, model: nn.Module) -> nn.Module:
-        """Wrap the model in a PeftModel; only adapters and the head train."""
-        return get_peft_model(model, self.peft_config())
-
-    def load_saved(self, spec: Any, out_dir: Path) -> nn.Module:
-        """Rebuild the base from the model spec, then load the saved adapter onto it."""
-        base = spec.load_classifier(saved_labels(out_dir), **self.load_kwargs())
-        return PeftModel.from_pretrained(base, out_dir)

@@ -16,6 +16,7 @@ class ModelSpec(Protocol):
     """
 
     lora_target_modules: list[str]
+    adapter_targets: dict[str, str]
 
     def problems(self) -> list[str]:
         """List config problems (missing artifact fields, bad sizes, ...)."""

@@ -28,6 +28,7 @@ class HFModel:
     name_or_path: str | None = None
     artifact: dict[str, str] | None = None
     lora_target_modules: list[str] = field(default_factory=lambda: ["query", "value"])
+    adapter_targets: dict[str, str] = field(default_factory=dict)
     trust_remote_code: bool = False
     revision: str | None = None
 

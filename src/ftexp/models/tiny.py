@@ -8,6 +8,7 @@ runs reloadable exactly like those of real pretrained models.
 from __future__ import annotations
 
 import string
+import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,7 @@ class TinyBert:
     max_positions: int = 128
     init_seed: int = 0
     lora_target_modules: list[str] = field(default_factory=lambda: ["query", "value"])
+    adapter_targets: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.lora_target_modules = list(self.lora_target_modules)
@@ -70,7 +72,19 @@ class TinyBert:
         return char_tokenizer()
 
     def load_classifier(self, labels: list[str], **load_kwargs: Any) -> nn.Module:
-        """Build the classifier; weights depend only on ``init_seed``."""
+        """Build the classifier; weights depend only on ``init_seed``.
+
+        Load-time options (e.g. a quantisation config) go through a real ``from_pretrained``
+        of the freshly built weights, exactly as they would for a pretrained model.
+        """
+        model = self._build(labels)
+        if not load_kwargs:
+            return model
+        with tempfile.TemporaryDirectory() as tmp:
+            model.save_pretrained(tmp)  # type: ignore[operator]
+            return BertForSequenceClassification.from_pretrained(tmp, **load_kwargs)
+
+    def _build(self, labels: list[str]) -> nn.Module:
         config = BertConfig(
             vocab_size=len(char_vocab()),
             hidden_size=self.hidden_size,

@@ -50,7 +50,9 @@ class FinetuneModule(L.LightningModule):
         """AdamW over trainable parameters with a per-step warmup/decay schedule."""
         assert self.model is not None
         optimizer, scheduler = self.optim.build(
-            self.model.named_parameters(), int(self.trainer.estimated_stepping_batches)
+            self.method.optimizer_parameters(self.model),
+            int(self.trainer.estimated_stepping_batches),
+            self.method.param_lr_scales(self.model),
         )
         schedule = {"scheduler": scheduler, "interval": "step"}
         return {"optimizer": optimizer, "lr_scheduler": schedule}

@@ -53,3 +53,28 @@ def head_parameter_names(model: nn.Module) -> list[str]:
         for name, _ in model.named_parameters()
         if not prefix or not name.startswith(prefix + ".")
     ]
+
+
+def layer_depths(model: nn.Module) -> dict[str, int]:
+    """Map each parameter to its depth: embeddings -1, block i -> i, everything above -> L."""
+    blocks = transformer_blocks(model)
+    owner = {id(p): i for i, block in enumerate(blocks) for p in block.parameters()}
+    depths = {}
+    for name, param in model.named_parameters():
+        if id(param) in owner:
+            depths[name] = owner[id(param)]
+        elif "embed" in name:
+            depths[name] = -1
+        else:
+            depths[name] = len(blocks)
+    return depths
+
+
+def layerwise_lr_scales(model: nn.Module, decay: float) -> dict[str, float]:
+    """Discriminative learning rates (Howard & Ruder 2018): ``decay ** (L - depth)``.
+
+    The head gets the full rate, the top block ``decay``, and the embeddings ``decay ** (L + 1)``.
+    """
+    depths = layer_depths(model)
+    top = max(depths.values(), default=0)
+    return {name: decay ** (top - depth) for name, depth in depths.items()}

@@ -1,0 +1,99 @@
+"""Gradual unfreezing (ULMFiT): start with the head, unfreeze one more block every N units."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import lightning as L
+from torch import nn
+
+from ftexp.methods.base import freeze_all
+from ftexp.methods.layerwise import LayerwiseLR
+from ftexp.utils.params import head_parameter_names, transformer_blocks
+
+
+@dataclass
+class GradualUnfreeze(LayerwiseLR):
+    """Howard & Ruder 2018 (arXiv:1801.06146): unfreeze top-down to avoid forgetting.
+
+    Stage ``k`` (``k = progress // every``) trains the head plus the top ``k`` blocks; once every
+    block is unfrozen the embeddings follow if ``unfreeze_embeddings``. The stage is computed
+    from the trainer's progress, so resuming from a checkpoint restores it exactly.
+
+    Attributes:
+        every: units (epochs or optimiser steps) per stage.
+        unit: ``epochs`` or ``steps``.
+        unfreeze_embeddings: unfreeze the embeddings after the last block.
+        also_train: substrings of parameter names that train from the start (e.g. ``pooler``).
+    """
+
+    lr: float = 1e-4
+    every: int = 1
+    unit: str = "epochs"
+    unfreeze_embeddings: bool = False
+    also_train: list[str] = field(default_factory=lambda: ["pooler"])
+
+    def __post_init__(self) -> None:
+        self.also_train = list(self.also_train)
+
+    def problems(self) -> list[str]:
+        """Check the schedule."""
+        issues = super().problems()
+        if self.every <= 0:
+            issues.append(f"method.every must be > 0, got {self.every}")
+        if self.unit not in ("epochs", "steps"):
+            issues.append(f"method.unit must be epochs or steps, got {self.unit!r}")
+        return issues
+
+    def apply(self, model: nn.Module) -> nn.Module:
+        """Stage 0: only the head (and ``also_train``) trains."""
+        self.set_stage(model, 0)
+        return model
+
+    def set_stage(self, model: nn.Module, stage: int) -> None:
+        """Make the head plus the top ``stage`` blocks trainable."""
+        head = set(head_parameter_names(model))
+        freeze_all(model)
+        for name, param in model.named_parameters():
+            if name in head or any(s in name for s in self.also_train):
+                param.requires_grad_(True)
+        blocks = list(transformer_blocks(model))
+        for block in blocks[max(0, len(blocks) - stage) :]:
+            block.requires_grad_(True)
+        if self.unfreeze_embeddings and stage > len(blocks):
+            for name, param in model.named_parameters():
+                if "embed" in name:
+                    param.requires_grad_(True)
+
+    def optimizer_parameters(self, model: nn.Module) -> list[tuple[str, nn.Parameter]]:
+        """Every parameter that will ever train, so the optimiser never has to be rebuilt."""
+        return [
+            (n, p)
+            for n, p in model.named_parameters()
+            if self.unfreeze_embeddings or "embed" not in n or p.requires_grad
+        ]
+
+    def callbacks(self) -> list[Any]:
+        """The schedule that advances the stage."""
+        return [UnfreezeSchedule(self)]
+
+
+class UnfreezeSchedule(L.Callback):
+    """Applies ``GradualUnfreeze.set_stage`` from the trainer's epoch or global step."""
+
+    def __init__(self, method: GradualUnfreeze) -> None:
+        self.method = method
+        self.stage = -1
+
+    def _update(self, trainer: L.Trainer, pl_module: Any) -> None:
+        progress = trainer.current_epoch if self.method.unit == "epochs" else trainer.global_step
+        stage = progress // self.method.every
+        if stage != self.stage:
+            self.method.set_stage(pl_module.model, stage)
+            self.stage = stage
+            pl_module.log("method/unfrozen_blocks", float(stage), on_step=True, on_epoch=False)
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: Any, *args: Any) -> None:
+        """Advance the stage when due."""
+        self._update(trainer, pl_module)

@@ -1,0 +1,34 @@
+"""(IA)^3 through PEFT: learned rescaling vectors on keys, values and FFN activations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from peft import IA3Config, TaskType
+
+from ftexp.methods.peft_base import PeftMethod
+
+
+@dataclass
+class IA3(PeftMethod):
+    """Learned rescaling of inner activations: the fewest trainable parameters here.
+
+    Liu et al. 2022, "Few-Shot Parameter-Efficient Fine-Tuning ..." (arXiv:2205.05638).
+
+    Attributes:
+        target_modules: modules whose outputs (or inputs, for feed-forward ones) are rescaled;
+            ``null`` uses PEFT's defaults for the architecture (BERT: key, value, output.dense).
+        feedforward_modules: the subset of targets that are feed-forward layers.
+    """
+
+    lr: float = 5e-3
+    target_modules: list[str] | None = None
+    feedforward_modules: list[str] | None = None
+
+    def peft_config(self) -> IA3Config:
+        """Return the PEFT IA3 config."""
+        return IA3Config(
+            task_type=TaskType.SEQ_CLS,
+            target_modules=self.target_modules,
+            feedforward_modules=self.feedforward_modules,
+        )

@@ -1,0 +1,96 @@
+"""Soft-prompt methods through PEFT: prompt tuning, P-tuning, prefix tuning / P-tuning v2."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from peft import (
+    PeftConfig,
+    PrefixTuningConfig,
+    PromptEncoderConfig,
+    PromptEncoderReparameterizationType,
+    PromptTuningConfig,
+    TaskType,
+)
+
+from ftexp.methods.peft_base import PeftMethod
+
+
+@dataclass
+class _VirtualTokens(PeftMethod):
+    """Common setting: how many trainable virtual tokens are prepended."""
+
+    lr: float = 1e-2
+    num_virtual_tokens: int = 20
+
+    def problems(self) -> list[str]:
+        """Check the number of virtual tokens."""
+        issues = super().problems()
+        if self.num_virtual_tokens <= 0:
+            issues.append(f"method.num_virtual_tokens must be > 0, got {self.num_virtual_tokens}")
+        return issues
+
+
+@dataclass
+class PromptTuning(_VirtualTokens):
+    """Trainable input embeddings only (Lester et al. 2021, arXiv:2104.08691)."""
+
+    def peft_config(self) -> PeftConfig:
+        """Return the PEFT prompt-tuning config."""
+        return PromptTuningConfig(
+            task_type=TaskType.SEQ_CLS, num_virtual_tokens=self.num_virtual_tokens
+        )
+
+
+@dataclass
+class PTuning(_VirtualTokens):
+    """Virtual tokens produced by a small MLP/LSTM encoder (Liu et al. 2021, arXiv:2103.10385).
+
+    Attributes:
+        encoder: ``MLP`` or ``LSTM`` reparameterisation of the prompt.
+        encoder_hidden_size: hidden width of that encoder.
+    """
+
+    encoder: str = "MLP"
+    encoder_hidden_size: int = 128
+
+    def problems(self) -> list[str]:
+        """Check the encoder type."""
+        issues = super().problems()
+        if self.encoder not in ("MLP", "LSTM"):
+            issues.append(f"method.encoder must be MLP or LSTM, got {self.encoder!r}")
+        return issues
+
+    def peft_config(self) -> PeftConfig:
+        """Return the PEFT prompt-encoder config."""
+        return PromptEncoderConfig(
+            task_type=TaskType.SEQ_CLS,
+            num_virtual_tokens=self.num_virtual_tokens,
+            encoder_reparameterization_type=PromptEncoderReparameterizationType(self.encoder),
+            encoder_hidden_size=self.encoder_hidden_size,
+        )
+
+
+@dataclass
+class PrefixTuning(_VirtualTokens):
+    """Trainable key/value prefixes in every layer (Li & Liang 2021, arXiv:2101.00190).
+
+    With ``prefix_projection=false`` this is P-tuning v2's deep prompts (Liu et al. 2022,
+    arXiv:2110.07602): the per-layer prefixes are trained directly, without the MLP.
+
+    Attributes:
+        prefix_projection: reparameterise the prefixes through an MLP (stabler, more params).
+        encoder_hidden_size: hidden width of that MLP.
+    """
+
+    prefix_projection: bool = True
+    encoder_hidden_size: int = 256
+
+    def peft_config(self) -> PeftConfig:
+        """Return the PEFT prefix-tuning config."""
+        return PrefixTuningConfig(
+            task_type=TaskType.SEQ_CLS,
+            num_virtual_tokens=self.num_virtual_tokens,
+            prefix_projection=self.prefix_projection,
+            encoder_hidden_size=self.encoder_hidden_size,
+        )

@@ -1,0 +1,74 @@
+"""QLoRA: LoRA on a frozen base quantised by bitsandbytes (4-bit NF4/FP4 or 8-bit)."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from ftexp.methods.lora import LoRA
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+@dataclass
+class QLoRA(LoRA):
+    """Dettmers et al. 2023 (arXiv:2305.14314): NF4 base, double quantisation, LoRA on top.
+
+    Attributes:
+        bits: 4 (NF4/FP4) or 8 (LLM.int8).
+        quant_type: ``nf4`` or ``fp4`` (4-bit only).
+        double_quant: also quantise the quantisation constants (~0.4 bit/param saved).
+        compute_dtype: dtype of the de-quantised matmuls.
+        skip_modules: modules kept in full precision: a freshly initialised head must stay
+            unquantised (and trainable), so ``classifier`` is always needed here.
+    """
+
+    bits: int = 4
+    quant_type: str = "nf4"
+    double_quant: bool = True
+    compute_dtype: str = "float32"
+    skip_modules: list[str] = field(default_factory=lambda: ["classifier", ".*pooler"])
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.skip_modules = list(self.skip_modules)
+
+    def problems(self) -> list[str]:
+        """Check the quantisation settings and that bitsandbytes is installed."""
+        issues = super().problems()
+        if self.bits not in (4, 8):
+            issues.append(f"method.bits must be 4 or 8, got {self.bits}")
+        if self.quant_type not in ("nf4", "fp4"):
+            issues.append(f"method.quant_type must be nf4 or fp4, got {self.quant_type!r}")
+        if self.compute_dtype not in DTYPES:
+            issues.append(f"method.compute_dtype must be one of {sorted(DTYPES)}")
+        if importlib.util.find_spec("bitsandbytes") is None:
+            issues.append("method=qlora needs bitsandbytes: pip install 'ftexp[quant]'")
+        return issues
+
+    def load_kwargs(self) -> dict[str, Any]:
+        """Quantise the base while loading."""
+        from transformers import BitsAndBytesConfig
+
+        if self.bits == 8:
+            config = BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=self.skip_modules)
+        else:
+            config = BitsAndBytesConfig(
+                load_in_4bit=True,
+                bnb_4bit_quant_type=self.quant_type,
+                bnb_4bit_use_double_quant=self.double_quant,
+                bnb_4bit_compute_dtype=DTYPES[self.compute_dtype],
+                llm_int8_skip_modules=self.skip_modules,
+            )
+        return {"quantization_config": config}
+
+    def apply(self, model: nn.Module) -> nn.Module:
+        """Prepare the quantised model for training (fp32 norms, input grads), then add LoRA."""
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+        return super().apply(model)
