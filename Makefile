@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 TORCH ?= torch==2.13.0   # CPU wheel; for CUDA pass e.g. TORCH="torch==2.13.0 --index-url <cuda index>"
 export FTEXP_CACHE ?= $(HOME)/.cache/ftexp
 
-.PHONY: help install run smoke test test-all lint type fmt clean
+.PHONY: help install run smoke test test-all lint type fmt compare clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "%-10s %s\n",$$1,$$2}'
@@ -38,6 +38,13 @@ type: install  ## mypy --strict on src
 
 fmt: install  ## apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix src tests && $(VENV)/bin/ruff format src tests
+
+METHODS ?= full,freeze,gradual_unfreeze,lora,dora,adapter,adapter_pfeiffer,ia3,prompt,ptuning,prefix,ptuning_v2,qlora,qlora8,qat
+COMPARE_DIR ?= outputs/compare/$(shell date +%Y-%m-%d_%H-%M-%S)
+
+compare: install  ## every method on MiniLM + sentiment (Hydra multirun) -> table + PNG
+	$(PY) -m ftexp -m experiment=compare method=$(METHODS) hydra.sweep.dir=$(COMPARE_DIR) $(ARGS)
+	$(PY) -m ftexp.compare $(COMPARE_DIR)
 
 clean:  ## remove run outputs and caches (not the venv or the artifact cache)
 	rm -rf outputs multirun .pytest_cache .mypy_cache .ruff_cache

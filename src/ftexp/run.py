@@ -108,7 +108,8 @@ def _run_facts(module: Any, trainer: L.Trainer, started: float) -> dict[str, flo
     callback = trainer.checkpoint_callback
     if isinstance(callback, ModelCheckpoint) and callback.best_model_score is not None:
         facts["best/" + str(callback.monitor)] = float(callback.best_model_score)
-    if torch.cuda.is_available():
-        facts["memory/peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    for callback in trainer.callbacks:  # e.g. ResourceMonitor: peak memory, throughput
+        if callable(getattr(callback, "facts", None)):
+            facts.update(callback.facts())
     facts["threads"] = torch.get_num_threads()
     return {k: v for k, v in facts.items() if not (isinstance(v, float) and math.isnan(v))}

@@ -1,0 +1,1 @@
+"""Lightning callbacks shipped with ftexp."""
