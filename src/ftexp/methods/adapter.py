@@ -89,6 +89,16 @@ class Adapter(Method):
             issues.append(f"method.reduction_factor must be > 0, got {self.reduction_factor}")
         if self.activation not in ACTIVATIONS:
             issues.append(f"method.activation must be one of {sorted(ACTIVATIONS)}")
+        needed = {"ffn": self.ffn_modules}
+        if self.variant == "houlsby":
+            needed["attention"] = self.attention_modules
+        for key, pattern in needed.items():
+            if not pattern:
+                issues.append(
+                    f"method=adapter cannot serve this model: model.adapter_targets.{key} is not "
+                    "set; give regexes naming each block's attention-output and FFN-output "
+                    "projections (see conf/model/minilm.yaml for BERT)"
+                )
         return issues
 
     def _patterns(self) -> list[re.Pattern[str]]:

@@ -1,0 +1,93 @@
+"""Method internals on a tiny BERT: what trains, where adapters go, schedules and rates."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ftexp.methods.adapter import AdaptedLinear, Adapter
+from ftexp.methods.freeze import Freeze
+from ftexp.methods.full import Full
+from ftexp.methods.gradual import GradualUnfreeze
+from ftexp.models.tiny import TinyBert, char_tokenizer
+from ftexp.optim import AdamWConfig
+from ftexp.utils.params import count_parameters, transformer_blocks
+
+LABELS = ["neg", "pos"]
+
+
+def tiny(layers: int = 4) -> torch.nn.Module:
+    return TinyBert(num_layers=layers).load_classifier(LABELS)
+
+
+def batch() -> dict[str, torch.Tensor]:
+    return dict(char_tokenizer()(["a fine film", "dull"], padding=True, return_tensors="pt"))
+
+
+@pytest.mark.parametrize(("variant", "per_block"), [("houlsby", 2), ("pfeiffer", 1)])
+def test_adapters_sit_where_the_variant_says_and_start_as_identity(
+    variant: str, per_block: int
+) -> None:
+    base = tiny(layers=3).eval()
+    with torch.no_grad():
+        before = base(**batch()).logits
+    model = Adapter(variant=variant, reduction_factor=4).apply(base).eval()
+    adapted = [n for n, m in model.named_modules() if isinstance(m, AdaptedLinear)]
+    assert len(adapted) == 3 * per_block
+    assert all(n.endswith("output.dense") for n in adapted)
+    with torch.no_grad():
+        torch.testing.assert_close(model(**batch()).logits, before)  # zero-init up-projection
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert all(
+        ".adapter." in n or "LayerNorm" in n or "pooler" in n or n.startswith("classifier")
+        for n in trainable
+    )
+    assert any(".adapter." in n for n in trainable)
+
+
+def test_adapter_without_targets_fails_with_a_fix() -> None:
+    with pytest.raises(ValueError, match=r"set model.adapter_targets"):
+        Adapter(ffn_modules="nothing$", attention_modules="nothing$").apply(tiny())
+
+
+def test_freeze_trains_top_k_blocks_and_head_only() -> None:
+    model = Freeze(top_k=1, also_train=[]).apply(tiny(layers=3))
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable
+    assert all(n.startswith(("bert.encoder.layer.2.", "classifier")) for n in trainable)
+    with pytest.raises(ValueError, match="top_k=9 but the model has only 3 blocks"):
+        Freeze(top_k=9).apply(tiny(layers=3))
+
+
+def test_gradual_unfreezing_opens_one_block_per_stage_top_down() -> None:
+    method = GradualUnfreeze(also_train=[])
+    model = method.apply(tiny(layers=3))
+    blocks = transformer_blocks(model)
+
+    def open_blocks() -> list[int]:
+        return [i for i, b in enumerate(blocks) if all(p.requires_grad for p in b.parameters())]
+
+    assert open_blocks() == []
+    assert count_parameters(model)[0] == sum(p.numel() for p in model.classifier.parameters())
+    method.set_stage(model, 1)
+    assert open_blocks() == [2]
+    method.set_stage(model, 2)
+    assert open_blocks() == [1, 2]
+    method.set_stage(model, 10)
+    assert open_blocks() == [0, 1, 2]
+    assert not any(p.requires_grad for n, p in model.named_parameters() if "embeddings" in n)
+    owned = {n for n, _ in method.optimizer_parameters(model)}
+    assert {n for n, _ in model.named_parameters() if "encoder" in n} <= owned
+
+
+def test_layerwise_lr_decay_scales_rates_by_depth() -> None:
+    method = Full(layer_lr_decay=0.5)
+    model = method.apply(tiny(layers=3))
+    scales = method.param_lr_scales(model)
+    assert scales["classifier.weight"] == 1.0
+    assert scales["bert.encoder.layer.2.output.dense.weight"] == 0.5
+    assert scales["bert.encoder.layer.0.output.dense.weight"] == 0.125
+    assert scales["bert.embeddings.word_embeddings.weight"] == 0.0625
+    optimizer, _ = AdamWConfig(lr=1.0).build(model.named_parameters(), 10, scales)
+    assert sorted({g["lr"] for g in optimizer.param_groups}) == [0.0625, 0.125, 0.25, 0.5, 1.0]
+    assert Full().param_lr_scales(model) == {}
