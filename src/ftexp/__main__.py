@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import hydra
@@ -15,6 +16,8 @@ def main(cfg: DictConfig) -> float | None:
     """Train one configuration; return the optimised metric for Hydra sweepers."""
     from ftexp.run import train  # heavy imports after Hydra has parsed the command line
 
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):  # Hydra prints them
+        logging.getLogger(name).handlers.clear()
     try:
         metrics = train(cfg)
     except ConfigError as err:

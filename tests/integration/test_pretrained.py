@@ -43,3 +43,17 @@ def test_default_run_reaches_the_accuracy_bar(tmp_path: Path) -> None:
     metrics = train(compose_cfg(QUIET, tmp_path))
     assert metrics["test/acc"] >= 0.78, metrics
     assert json.loads((tmp_path / "metrics.json").read_text())["test/acc"] >= 0.78
+
+
+def test_model_from_a_local_folder_loads_like_the_artifact() -> None:
+    from ftexp.utils.config_check import check_and_build
+
+    artifact = check_and_build(compose_cfg([]))["model"]
+    folder = artifact.location()
+    local = check_and_build(compose_cfg([f"model.name_or_path={folder}"]))["model"]
+    assert local.location() == folder
+    tokenizer = local.load_tokenizer()
+    assert tokenizer("a fine film")["input_ids"][0] == tokenizer.cls_token_id
+    model = local.load_classifier(["rotten", "fresh"])
+    assert model.config.id2label == {0: "rotten", 1: "fresh"}
+    assert sum(p.numel() for p in model.parameters()) == 22_713_986
