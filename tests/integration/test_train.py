@@ -21,13 +21,15 @@ SAVED_FILES = {
     "gradual_unfreeze": FULL_FILES,
     "qat": FULL_FILES,
     "adapter": {"bottleneck_adapters.safetensors", "bottleneck_adapters.json"},
+    "adapter_pfeiffer": {"bottleneck_adapters.safetensors", "bottleneck_adapters.json"},
 }
+SHORT_RUN = {"gradual_unfreeze": ["method.every=3"]}  # the tiny run has ~10 steps
 GROWS_DURING_TRAINING = {"gradual_unfreeze"}  # trainable set at the end > at the start
 
 
 @pytest.mark.parametrize("method", group_options("method"))
 def test_train_writes_every_artifact_and_reloads(method: str, tmp_path: Path) -> None:
-    cfg = tiny_cfg(tmp_path, f"method={method}", "trainer.max_epochs=2")
+    cfg = tiny_cfg(tmp_path, f"method={method}", "trainer.max_epochs=2", *SHORT_RUN.get(method, []))
     metrics = train(cfg)
 
     saved = json.loads((tmp_path / "metrics.json").read_text())

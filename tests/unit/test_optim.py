@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from ftexp.data.sampling import LengthGroupedBatchSampler
+from ftexp.methods.base import Method
 from ftexp.optim import AdamWConfig
 
 
@@ -37,7 +38,9 @@ def test_warmup_then_decay(schedule: str, expected: list[float]) -> None:
 def test_frozen_parameters_are_not_optimised() -> None:
     model = nn.Linear(3, 3)
     model.bias.requires_grad_(False)
-    optimizer, _ = AdamWConfig().build(model.named_parameters(), 5)
+    owned = Method().optimizer_parameters(model)
+    assert [name for name, _ in owned] == ["weight"]
+    optimizer, _ = AdamWConfig().build(owned, 5)
     assert sum(len(g["params"]) for g in optimizer.param_groups) == 1
 
 
