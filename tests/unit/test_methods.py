@@ -9,6 +9,7 @@ from ftexp.methods.adapter import AdaptedLinear, Adapter
 from ftexp.methods.freeze import Freeze
 from ftexp.methods.full import Full
 from ftexp.methods.gradual import GradualUnfreeze
+from ftexp.methods.lora import LoRA
 from ftexp.models.tiny import TinyBert, char_tokenizer
 from ftexp.optim import AdamWConfig
 from ftexp.utils.params import count_parameters, transformer_blocks
@@ -91,3 +92,17 @@ def test_layerwise_lr_decay_scales_rates_by_depth() -> None:
     optimizer, _ = AdamWConfig(lr=1.0).build(model.named_parameters(), 10, scales)
     assert sorted({g["lr"] for g in optimizer.param_groups}) == [0.0625, 0.125, 0.25, 0.5, 1.0]
     assert Full().param_lr_scales(model) == {}
+
+
+def test_quantised_base_counts_the_weights_it_stands_for() -> None:
+    from ftexp.methods.qlora import QLoRA
+
+    method = QLoRA(target_modules=["query", "value"])
+    spec = TinyBert()
+    full_total = count_parameters(spec.load_classifier(LABELS))[1]
+    quantised = method.apply(spec.load_classifier(LABELS, **method.load_kwargs()))
+    trainable, total = count_parameters(quantised)
+    plain = LoRA(target_modules=["query", "value"]).apply(spec.load_classifier(LABELS))
+    lora = count_parameters(plain)
+    assert total == lora[1] > full_total
+    assert trainable == lora[0]

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 from torch import nn
+
+
+def logical_numel(param: nn.Parameter) -> int:
+    """Number of weights a parameter stands for (bitsandbytes 4-bit packs two per element)."""
+    quant_state = getattr(param, "quant_state", None)
+    shape = getattr(quant_state, "shape", None)
+    return math.prod(shape) if shape is not None else param.numel()
 
 
 def count_parameters(model: nn.Module) -> tuple[int, int]:
@@ -13,7 +22,7 @@ def count_parameters(model: nn.Module) -> tuple[int, int]:
         if id(param) in seen:
             continue
         seen.add(id(param))
-        total += param.numel()
+        total += logical_numel(param)
         if param.requires_grad:
             trainable += param.numel()
     return trainable, total
