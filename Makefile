@@ -40,7 +40,7 @@ fmt: install  ## apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix src tests && $(VENV)/bin/ruff format src tests
 
 METHODS ?= full,freeze,gradual_unfreeze,lora,dora,adapter,adapter_pfeiffer,ia3,prompt,ptuning,prefix,ptuning_v2,qlora,qlora8,qat
-COMPARE_DIR ?= outputs/compare/$(shell date +%Y-%m-%d_%H-%M-%S)
+COMPARE_DIR := $(or $(COMPARE_DIR),outputs/compare/$(shell date +%Y-%m-%d_%H-%M-%S))
 
 compare: install  ## every method on MiniLM + sentiment (Hydra multirun) -> table + PNG
 	$(PY) -m ftexp -m experiment=compare method=$(METHODS) hydra.sweep.dir=$(COMPARE_DIR) $(ARGS)
