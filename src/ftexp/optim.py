@@ -96,11 +96,6 @@ class AdamWConfig:
         )
 
 
-def _decayed_first(item: tuple[tuple[bool, float], list[nn.Parameter]]) -> tuple[bool, float]:
-    (decays, scale), _ = item
-    return (not decays, -scale)
-
-
 @dataclass
 class _Schedule:
     """Picklable LR multiplier (checkpoints store the scheduler state)."""
