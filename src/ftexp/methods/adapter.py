@@ -12,8 +12,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ftexp.methods.base import Method, freeze_all, saved_labels
-from ftexp.utils.params import head_parameter_names
+from ftexp.methods.base import Method, saved_labels, train_head_and
 
 WEIGHTS, CONFIG = "bottleneck_adapters.safetensors", "bottleneck_adapters.json"
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU}
@@ -120,12 +119,11 @@ class Adapter(Method):
                 f"no linear layer matches {[p.pattern for p in patterns]}; set "
                 "model.adapter_targets for this model family"
             )
-        head = set(head_parameter_names(model))
-        freeze_all(model)
-        for name, param in model.named_parameters():
-            norm = self.train_layernorm and ("LayerNorm" in name or "layernorm" in name)
-            if name in head or norm or any(s in name for s in self.also_train):
-                param.requires_grad_(True)
+        train_head_and(
+            model,
+            self.also_train,
+            lambda name: self.train_layernorm and ("LayerNorm" in name or "layernorm" in name),
+        )
         for name, linear in targets:
             parent_name, _, child = name.rpartition(".")
             adapter = Bottleneck(

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from torch import nn
+
+from ftexp.utils.params import head_parameter_names
 
 
 @dataclass
@@ -73,7 +76,15 @@ def saved_labels(out_dir: Path) -> list[str]:
     return list(json.loads((out_dir / LABELS_FILE).read_text(encoding="utf-8")))
 
 
-def freeze_all(model: nn.Module) -> None:
-    """Set ``requires_grad=False`` on every parameter."""
-    for param in model.parameters():
-        param.requires_grad_(False)
+def train_head_and(
+    model: nn.Module, also_train: list[str], extra: Callable[[str], bool] | None = None
+) -> None:
+    """Freeze everything except the task head and the names a method asks for.
+
+    Kept trainable: the head, names containing an ``also_train`` substring, and names ``extra``
+    accepts. Callers then open whatever else their method trains (e.g. the top blocks).
+    """
+    head = set(head_parameter_names(model))
+    for name, param in model.named_parameters():
+        keep = name in head or any(s in name for s in also_train)
+        param.requires_grad_(keep or (extra is not None and extra(name)))

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
-from ftexp.methods.base import freeze_all
+from ftexp.methods.base import train_head_and
 from ftexp.methods.layerwise import LayerwiseLR
-from ftexp.utils.params import head_parameter_names, transformer_blocks
+from ftexp.utils.params import transformer_blocks
 
 
 @dataclass
@@ -37,19 +37,16 @@ class Freeze(LayerwiseLR):
         return issues
 
     def apply(self, model: nn.Module) -> nn.Module:
-        """Freeze everything, then unfreeze the top blocks, the head and ``also_train``."""
-        freeze_all(model)
+        """Freeze everything but the head and ``also_train``, then open the top blocks."""
         blocks = transformer_blocks(model)
         if self.top_k > len(blocks):
             raise ValueError(
                 f"method.top_k={self.top_k} but the model has only {len(blocks)} blocks; "
                 f"use method.top_k<={len(blocks)} or method=full"
             )
+        train_head_and(
+            model, self.also_train, lambda name: self.train_embeddings and "embeddings" in name
+        )
         for block in list(blocks)[len(blocks) - self.top_k :]:
             block.requires_grad_(True)
-        wanted = set(head_parameter_names(model))
-        for name, param in model.named_parameters():
-            is_embedding = self.train_embeddings and "embeddings" in name
-            if name in wanted or is_embedding or any(s in name for s in self.also_train):
-                param.requires_grad_(True)
         return model

@@ -8,9 +8,9 @@ from typing import Any
 import lightning as L
 from torch import nn
 
-from ftexp.methods.base import freeze_all
+from ftexp.methods.base import train_head_and
 from ftexp.methods.layerwise import LayerwiseLR
-from ftexp.utils.params import head_parameter_names, transformer_blocks
+from ftexp.utils.params import transformer_blocks
 
 
 @dataclass
@@ -29,8 +29,8 @@ class GradualUnfreeze(LayerwiseLR):
     """
 
     lr: float = 1e-4
-    every: int = 1
-    unit: str = "epochs"
+    every: int = 40
+    unit: str = "steps"
     unfreeze_embeddings: bool = False
     also_train: list[str] = field(default_factory=lambda: ["pooler"])
 
@@ -53,11 +53,7 @@ class GradualUnfreeze(LayerwiseLR):
 
     def set_stage(self, model: nn.Module, stage: int) -> None:
         """Make the head plus the top ``stage`` blocks trainable."""
-        head = set(head_parameter_names(model))
-        freeze_all(model)
-        for name, param in model.named_parameters():
-            if name in head or any(s in name for s in self.also_train):
-                param.requires_grad_(True)
+        train_head_and(model, self.also_train)
         blocks = list(transformer_blocks(model))
         for block in blocks[max(0, len(blocks) - stage) :]:
             block.requires_grad_(True)
