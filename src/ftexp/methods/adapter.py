@@ -88,10 +88,7 @@ class Adapter(Method):
             issues.append(f"method.reduction_factor must be > 0, got {self.reduction_factor}")
         if self.activation not in ACTIVATIONS:
             issues.append(f"method.activation must be one of {sorted(ACTIVATIONS)}")
-        needed = {"ffn": self.ffn_modules}
-        if self.variant == "houlsby":
-            needed["attention"] = self.attention_modules
-        for key, pattern in needed.items():
+        for key, pattern in self._targets().items():
             if not pattern:
                 issues.append(
                     f"method=adapter cannot serve this model: model.adapter_targets.{key} is not "
@@ -100,21 +97,22 @@ class Adapter(Method):
                 )
         return issues
 
-    def _patterns(self) -> list[re.Pattern[str]]:
-        wanted = [self.ffn_modules] + (
-            [self.attention_modules] if self.variant == "houlsby" else []
-        )
-        return [re.compile(p) for p in wanted]
+    def _targets(self) -> dict[str, str]:
+        """The sub-layer outputs this variant adapts: ``{kind: regex}``."""
+        targets = {"ffn": self.ffn_modules}
+        if self.variant == "houlsby":
+            targets["attention"] = self.attention_modules
+        return targets
 
     def apply(self, model: nn.Module) -> nn.Module:
         """Insert adapters after the matching projections and set what trains."""
-        patterns = self._patterns()
-        targets = [
+        patterns = [re.compile(p) for p in self._targets().values()]
+        matches = [
             (name, module)
             for name, module in model.named_modules()
             if isinstance(module, nn.Linear) and any(p.search(name) for p in patterns)
         ]
-        if not targets:
+        if not matches:
             raise ValueError(
                 f"no linear layer matches {[p.pattern for p in patterns]}; set "
                 "model.adapter_targets for this model family"
@@ -124,7 +122,7 @@ class Adapter(Method):
             self.also_train,
             lambda name: self.train_layernorm and ("LayerNorm" in name or "layernorm" in name),
         )
-        for name, linear in targets:
+        for name, linear in matches:
             parent_name, _, child = name.rpartition(".")
             adapter = Bottleneck(
                 linear.out_features, self.reduction_factor, self.activation, self.residual
@@ -144,8 +142,9 @@ class Adapter(Method):
     def load_saved(self, spec: Any, out_dir: Path) -> nn.Module:
         """Rebuild base + adapters from the spec, then load the saved tensors."""
         model = self.apply(spec.load_classifier(saved_labels(out_dir), **self.load_kwargs()))
-        missing = set(load_file(out_dir / WEIGHTS)) - set(dict(model.named_parameters()))
+        tensors = load_file(out_dir / WEIGHTS)
+        missing = set(tensors) - set(dict(model.named_parameters()))
         if missing:
             raise ValueError(f"{out_dir / WEIGHTS} has tensors the model lacks: {sorted(missing)}")
-        model.load_state_dict(load_file(out_dir / WEIGHTS), strict=False)
+        model.load_state_dict(tensors, strict=False)
         return model

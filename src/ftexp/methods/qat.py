@@ -81,7 +81,4 @@ class QAT(LayerwiseLR):
 
     def load_saved(self, spec: Any, out_dir: Path) -> nn.Module:
         """Reload the float weights and re-insert the fake quantisers used in training."""
-        from transformers import AutoModelForSequenceClassification
-
-        model = AutoModelForSequenceClassification.from_pretrained(out_dir)
-        return self._quantize(model, "prepare")
+        return self._quantize(super().load_saved(spec, out_dir), "prepare")
