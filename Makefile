@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 TORCH ?= torch==2.13.0   # CPU wheel; for CUDA pass e.g. TORCH="torch==2.13.0 --index-url <cuda index>"
 export FTEXP_CACHE ?= $(HOME)/.cache/ftexp
 
-.PHONY: help install run smoke test test-all lint type fmt compare clean
+.PHONY: help install run smoke test test-all lint type fmt compare bench bench-gpu clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "%-10s %s\n",$$1,$$2}'
@@ -31,13 +31,13 @@ test-all: install  ## also the slow tests (full default run, accuracy bar)
 	$(PY) -m pytest -m "not gpu" $(ARGS)
 
 lint: install  ## ruff check + format check
-	$(VENV)/bin/ruff check src tests && $(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/ruff check src tests bench && $(VENV)/bin/ruff format --check src tests bench
 
 type: install  ## mypy --strict on src
 	$(VENV)/bin/mypy
 
 fmt: install  ## apply ruff fixes and formatting
-	$(VENV)/bin/ruff check --fix src tests && $(VENV)/bin/ruff format src tests
+	$(VENV)/bin/ruff check --fix src tests bench && $(VENV)/bin/ruff format src tests bench
 
 METHODS ?= full,freeze,gradual_unfreeze,lora,dora,adapter,adapter_pfeiffer,ia3,prompt,ptuning,prefix,ptuning_v2,qlora,qlora8,qat
 COMPARE_DIR := $(or $(COMPARE_DIR),outputs/compare/$(shell date +%Y-%m-%d_%H-%M-%S))
@@ -45,6 +45,12 @@ COMPARE_DIR := $(or $(COMPARE_DIR),outputs/compare/$(shell date +%Y-%m-%d_%H-%M-
 compare: install  ## every method on MiniLM + sentiment (Hydra multirun) -> table + PNG
 	$(PY) -m ftexp -m experiment=compare method=$(METHODS) hydra.sweep.dir=$(COMPARE_DIR) $(ARGS)
 	$(PY) -m ftexp.compare $(COMPARE_DIR)
+
+bench: install  ## ftexp vs HF Trainer + PEFT vs bare loop, CPU case (~20 min) -> bench/results/cpu.json
+	$(PY) bench/run.py cpu $(ARGS)
+
+bench-gpu: install  ## the GPU case (1.1B Llama; CUDA + pip install liger-kernel) -> bench/results/gpu.json
+	$(PY) bench/run.py gpu $(ARGS)
 
 clean:  ## remove run outputs and caches (not the venv or the artifact cache)
 	rm -rf outputs multirun .pytest_cache .mypy_cache .ruff_cache

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hydra.utils import instantiate
+from hydra.utils import get_object, instantiate
 from omegaconf import OmegaConf
 from torch import nn
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 
 def load_run(run_dir: str | Path) -> tuple[nn.Module, PreTrainedTokenizerBase, list[str]]:
-    """Return ``(model in eval mode, tokenizer, label names)`` saved by a run.
+    """Return ``(model in eval mode, tokenizer, label names)`` saved by a run (LMs: no labels).
 
     The method that trained the model decides how it is rebuilt (full weights, or base model +
     adapter), so this works for every method without branching on its name.
@@ -27,7 +27,10 @@ def load_run(run_dir: str | Path) -> tuple[nn.Module, PreTrainedTokenizerBase, l
     cfg = OmegaConf.load(run / "config.yaml")
     spec: Any = instantiate(cfg.model, _convert_="all")
     method: Any = instantiate(cfg.method, _convert_="all")
+    method.task = get_object(cfg.objective._target_).peft_task
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = method.load_saved(spec, model_dir)
+    if method.task != "SEQ_CLS":
+        return model.eval(), tokenizer, []
     labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
     return model.eval(), tokenizer, labels

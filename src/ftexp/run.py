@@ -50,7 +50,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
     data.tokenizer = spec.load_tokenizer()
     data.load()
     module = call_target(
-        cfg.objective, model=spec, method=method, optim=parts["optim"], labels=data.label_names
+        cfg.objective,
+        model=spec,
+        method=method,
+        optim=parts["optim"],
+        speed=parts["speed"],
+        **data.objective_kwargs(),
     )
     trainer: L.Trainer = instantiate(
         cfg.trainer,
@@ -79,7 +84,9 @@ def save_model(module: Any, data: Any, model_dir: Path) -> None:
     """Save the fine-tuned model in HF/PEFT format with its tokenizer."""
     module.method.save(module.model, model_dir)
     data.tokenizer.save_pretrained(model_dir)
-    save_labels(data.label_names, model_dir)
+    labels = data.objective_kwargs().get("labels")
+    if labels is not None:
+        save_labels(labels, model_dir)
 
 
 def _test_converted(module: Any, trainer: L.Trainer, data: Any) -> dict[str, float]:

@@ -5,13 +5,46 @@ from __future__ import annotations
 from importlib import resources
 
 import pytest
+import torch
 from hydra.utils import instantiate
 
+from ftexp.errors import ConfigError
 from ftexp.methods.base import Method
 from ftexp.utils.config_check import check_and_build
-from tests.conftest import TINY, compose_cfg, group_options
+from tests.conftest import TINY, TINY_CSV, compose_cfg, group_options
 
-GROUPS = ["model", "method", "data", "objective", "optim", "trainer", "logger", "callbacks"]
+GROUPS = [
+    "model",
+    "method",
+    "data",
+    "objective",
+    "optim",
+    "trainer",
+    "logger",
+    "callbacks",
+    "speed",
+]
+# options that need their own kind of model and data to validate
+PREFS = [
+    "data=preference",
+    "data.artifact=null",
+    f"data.path={TINY_CSV}",
+    "data.label_column=label",
+    "data.prompts=[{label: pos, prompt: nice}, {label: neg, prompt: mean}]",
+]
+PARTNERS = {
+    ("objective", "sft"): ["model=tiny_llama", "data=synthetic_lm"],
+    ("objective", "dpo"): ["model=tiny_llama", *PREFS],
+    ("objective", "reward"): ["model=tiny_bert", *PREFS],
+    ("objective", "mlm"): [
+        "model=tiny_bert",
+        "data=domain_text",
+        "data.artifact=null",
+        f"data.path={TINY_CSV}",
+        "data.text_column=text",
+    ],
+}
+CUDA_ONLY = {("speed", "fast")}
 
 
 def test_configs_ship_inside_the_package() -> None:
@@ -34,7 +67,12 @@ def test_every_method_instantiates(method: str) -> None:
     [(g, o) for g in GROUPS if g not in {"data", "model"} for o in group_options(g)],
 )
 def test_every_group_option_composes_and_validates(group: str, option: str) -> None:
-    cfg = compose_cfg([*TINY, f"{group}={option}"])
+    base = PARTNERS.get((group, option), TINY)  # the objective's own kind of model and data
+    cfg = compose_cfg([*base, f"{group}={option}"])
+    if (group, option) in CUDA_ONLY and not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="CUDA"):
+            check_and_build(cfg)
+        return
     check_and_build(cfg)
     for node in (cfg.get("logger") or {}).values():
         assert "_target_" in node
@@ -54,6 +92,13 @@ def test_every_experiment_composes(experiment: str) -> None:
     cfg = compose_cfg([f"experiment={experiment}"])
     assert cfg.method._target_.startswith("ftexp.methods.")
     assert cfg.optim.lr == cfg.method.lr
+
+
+def test_objective_sets_what_checkpointing_optimises() -> None:
+    lm = compose_cfg(["objective=sft", "model=tiny_llama", "data=synthetic_lm"])
+    assert (lm.optimized_metric, lm.optimized_mode) == ("val/loss", "min")
+    assert lm.callbacks.model_checkpoint.monitor == "val/loss"
+    assert compose_cfg([]).optimized_metric == "val/acc"
 
 
 @pytest.mark.parametrize("debug", group_options("debug"))

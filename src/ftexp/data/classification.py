@@ -54,6 +54,7 @@ class ClassificationDataModule(L.LightningDataModule):
         batch_size: int = 32,
         eval_batch_size: int = 128,
         num_workers: int = 0,
+        pin_memory: bool = False,
         group_by_length: bool = True,
         tokenizer: PreTrainedTokenizerBase | None = None,
     ) -> None:
@@ -66,6 +67,7 @@ class ClassificationDataModule(L.LightningDataModule):
         self.split_seed, self.max_samples, self.max_length = split_seed, max_samples, max_length
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.num_workers, self.group_by_length = num_workers, group_by_length
+        self.pin_memory = pin_memory
         self.tokenizer = tokenizer
         self.splits: dict[str, list[Example]] = {}
         self.encoded: dict[str, list[dict[str, Any]]] = {}
@@ -109,6 +111,10 @@ class ClassificationDataModule(L.LightningDataModule):
         if self.labels is None:
             raise RuntimeError("call load() first")
         return self.labels
+
+    def objective_kwargs(self) -> dict[str, Any]:
+        """What the objective needs from the data: the class names (after ``load``)."""
+        return {"labels": self.label_names}
 
     def load(self) -> None:
         """Read, clean and split the data (idempotent; cheap compared to model loading)."""
@@ -195,6 +201,7 @@ class ClassificationDataModule(L.LightningDataModule):
             collate_fn=PaddingCollator(self.tokenizer.pad_token_id or 0),
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
+            pin_memory=self.pin_memory,
             **batching,
         )
 

@@ -12,7 +12,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ftexp.methods.base import Method, saved_labels, train_head_and
+from ftexp.methods.base import Method, train_head_and
 
 WEIGHTS, CONFIG = "bottleneck_adapters.safetensors", "bottleneck_adapters.json"
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU}
@@ -141,7 +141,7 @@ class Adapter(Method):
 
     def load_saved(self, spec: Any, out_dir: Path) -> nn.Module:
         """Rebuild base + adapters from the spec, then load the saved tensors."""
-        model = self.apply(spec.load_classifier(saved_labels(out_dir), **self.load_kwargs()))
+        model = self.apply(self.load_base(spec, out_dir))
         tensors = load_file(out_dir / WEIGHTS)
         missing = set(tensors) - set(dict(model.named_parameters()))
         if missing:

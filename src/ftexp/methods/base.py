@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,14 @@ class Method:
     Attributes:
         lr: the learning rate this method is tuned for; ``optim.lr`` defaults to it, because good
             rates differ by ~10x between full fine-tuning and adapters.
+        task: the PEFT task type, set by the objective (``SEQ_CLS``, ``CAUSAL_LM``); not a
+            config key.
     """
 
     lr: float = 5e-5
+    task: str = field(default="SEQ_CLS", init=False, repr=False)
+    # True when ``reference`` can give the untrained model without a copy (PEFT adapters)
+    reference_by_disabling = False
 
     def problems(self) -> list[str]:
         """List config problems, each naming the key and the fix (empty when valid)."""
@@ -44,6 +50,12 @@ class Method:
         """Per-parameter learning-rate multipliers (missing names use 1.0)."""
         return {}
 
+    @contextmanager
+    def reference(self, model: nn.Module) -> Iterator[nn.Module]:
+        """The model as it was before training (only where ``reference_by_disabling``)."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no reference; copy the base")
+        yield model
+
     def convert(self, model: nn.Module) -> nn.Module | None:
         """Return a deployment form to evaluate after training (e.g. really quantised), or None."""
         return None
@@ -58,10 +70,25 @@ class Method:
 
     def load_saved(self, spec: Any, out_dir: Path) -> nn.Module:
         """Reload what ``save`` wrote; the default reads a complete HF model folder."""
-        from transformers import AutoModelForSequenceClassification
+        import transformers
 
-        return AutoModelForSequenceClassification.from_pretrained(out_dir, **self.load_kwargs())
+        auto = getattr(transformers, AUTO_CLASSES.get(self.task, AUTO_CLASSES["SEQ_CLS"]))
+        return auto.from_pretrained(out_dir, **self.load_kwargs())
 
+    def load_base(self, spec: Any, out_dir: Path) -> nn.Module:
+        """Load the untrained base a saved adapter belongs to (by the objective's task)."""
+        if self.task in SPEC_LOADERS:
+            return getattr(spec, SPEC_LOADERS[self.task])(**self.load_kwargs())
+        return spec.load_classifier(saved_labels(out_dir), **self.load_kwargs())
+
+
+# how each PEFT task type's model is rebuilt: HF auto class, and model-spec loader
+AUTO_CLASSES = {
+    "SEQ_CLS": "AutoModelForSequenceClassification",
+    "CAUSAL_LM": "AutoModelForCausalLM",
+    "FEATURE_EXTRACTION": "AutoModelForMaskedLM",
+}
+SPEC_LOADERS = {"CAUSAL_LM": "load_causal_lm", "FEATURE_EXTRACTION": "load_masked_lm"}
 
 LABELS_FILE = "labels.json"
 

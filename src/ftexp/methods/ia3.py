@@ -28,7 +28,7 @@ class IA3(PeftMethod):
     def peft_config(self) -> IA3Config:
         """Return the PEFT IA3 config."""
         return IA3Config(
-            task_type=TaskType.SEQ_CLS,
+            task_type=TaskType(self.task),
             target_modules=self.target_modules,
             feedforward_modules=self.feedforward_modules,
         )

@@ -53,7 +53,7 @@ class LoRA(PeftMethod):
     def peft_config(self) -> LoraConfig:
         """Return the PEFT LoRA config."""
         return LoraConfig(
-            task_type=TaskType.SEQ_CLS,
+            task_type=TaskType(self.task),
             r=self.r,
             lora_alpha=self.alpha,
             lora_dropout=self.dropout,

@@ -38,7 +38,7 @@ class PromptTuning(_VirtualTokens):
     def peft_config(self) -> PeftConfig:
         """Return the PEFT prompt-tuning config."""
         return PromptTuningConfig(
-            task_type=TaskType.SEQ_CLS, num_virtual_tokens=self.num_virtual_tokens
+            task_type=TaskType(self.task), num_virtual_tokens=self.num_virtual_tokens
         )
 
 
@@ -64,7 +64,7 @@ class PTuning(_VirtualTokens):
     def peft_config(self) -> PeftConfig:
         """Return the PEFT prompt-encoder config."""
         return PromptEncoderConfig(
-            task_type=TaskType.SEQ_CLS,
+            task_type=TaskType(self.task),
             num_virtual_tokens=self.num_virtual_tokens,
             encoder_reparameterization_type=PromptEncoderReparameterizationType(self.encoder),
             encoder_hidden_size=self.encoder_hidden_size,
@@ -89,7 +89,7 @@ class PrefixTuning(_VirtualTokens):
     def peft_config(self) -> PeftConfig:
         """Return the PEFT prefix-tuning config."""
         return PrefixTuningConfig(
-            task_type=TaskType.SEQ_CLS,
+            task_type=TaskType(self.task),
             num_virtual_tokens=self.num_virtual_tokens,
             prefix_projection=self.prefix_projection,
             encoder_hidden_size=self.encoder_hidden_size,

@@ -24,14 +24,15 @@ class QLoRA(LoRA):
         double_quant: also quantise the quantisation constants (~0.4 bit/param saved).
         compute_dtype: dtype of the de-quantised matmuls.
         skip_modules: modules kept in full precision: a freshly initialised head must stay
-            unquantised (and trainable), so ``classifier`` is always needed here.
+            unquantised (and trainable), so ``classifier`` is always needed here; decoders keep
+            ``lm_head``.
     """
 
     bits: int = 4
     quant_type: str = "nf4"
     double_quant: bool = True
     compute_dtype: str = "float32"
-    skip_modules: list[str] = field(default_factory=lambda: ["classifier", ".*pooler"])
+    skip_modules: list[str] = field(default_factory=lambda: ["classifier", ".*pooler", "lm_head"])
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -64,7 +65,11 @@ class QLoRA(LoRA):
                 bnb_4bit_compute_dtype=DTYPES[self.compute_dtype],
                 llm_int8_skip_modules=self.skip_modules,
             )
-        return {"quantization_config": config}
+        kwargs: dict[str, Any] = {"quantization_config": config}
+        if torch.cuda.is_available():  # quantise straight onto this process's GPU
+            kwargs["device_map"] = {"": torch.cuda.current_device()}
+            kwargs["dtype"] = DTYPES[self.compute_dtype]
+        return kwargs
 
     def apply(self, model: nn.Module) -> nn.Module:
         """Prepare the quantised model for training (fp32 norms, input grads), then add LoRA."""

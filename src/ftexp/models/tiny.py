@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from transformers import (
     BertConfig,
+    BertForMaskedLM,
     BertForSequenceClassification,
     BertTokenizerFast,
     PreTrainedTokenizerBase,
@@ -38,6 +39,20 @@ def char_tokenizer() -> PreTrainedTokenizerBase:
     return BertTokenizerFast(vocab=vocab, do_lower_case=True)
 
 
+CHAT_TEMPLATE = (
+    "{% for message in messages %}{{ message['role'] }}: {{ message['content'] }}[SEP]"
+    "{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}"
+)
+
+
+def chat_tokenizer() -> PreTrainedTokenizerBase:
+    """The character tokenizer with a chat template; ``[SEP]`` ends every turn (EOS)."""
+    tokenizer = char_tokenizer()
+    tokenizer.chat_template = CHAT_TEMPLATE
+    tokenizer.eos_token = "[SEP]"
+    return tokenizer
+
+
 @dataclass
 class TinyBert:
     """A 2-layer BERT of a few thousand parameters, with the module names of real BERT."""
@@ -50,13 +65,16 @@ class TinyBert:
     init_seed: int = 0
     lora_target_modules: list[str] = field(default_factory=lambda: ["query", "value"])
     adapter_targets: dict[str, str] = field(default_factory=dict)
+    init_from: str | None = None
 
     def __post_init__(self) -> None:
         self.lora_target_modules = list(self.lora_target_modules)
 
     def problems(self) -> list[str]:
         """List config problems."""
-        issues = []
+        from ftexp.models.hf import init_from_problems
+
+        issues = init_from_problems(self.init_from) if self.init_from else []
         if self.hidden_size % self.num_heads:
             issues.append(
                 f"model.hidden_size={self.hidden_size} must be divisible by "
@@ -77,6 +95,10 @@ class TinyBert:
         Load-time options (e.g. a quantisation config) go through a real ``from_pretrained``
         of the freshly built weights, exactly as they would for a pretrained model.
         """
+        if self.init_from:  # the encoder of an earlier run (e.g. masked-LM domain adaptation)
+            return BertForSequenceClassification.from_pretrained(
+                f"{self.init_from}/model", **label_maps(labels), **load_kwargs
+            )
         model = self._build(labels)
         if not load_kwargs:
             return model
@@ -84,19 +106,27 @@ class TinyBert:
             model.save_pretrained(tmp)  # type: ignore[operator]
             return BertForSequenceClassification.from_pretrained(tmp, **load_kwargs)
 
+    def load_masked_lm(self, **load_kwargs: Any) -> nn.Module:
+        """The same encoder (same seed) with a masked-LM head."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.init_seed)
+            return BertForMaskedLM(self._config([]))
+
     def _build(self, labels: list[str]) -> nn.Module:
-        config = BertConfig(
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.init_seed)
+            return BertForSequenceClassification(self._config(labels))
+
+    def _config(self, labels: list[str]) -> BertConfig:
+        return BertConfig(
             vocab_size=len(char_vocab()),
             hidden_size=self.hidden_size,
             num_hidden_layers=self.num_layers,
             num_attention_heads=self.num_heads,
             intermediate_size=self.intermediate_size,
             max_position_embeddings=self.max_positions,
-            **label_maps(labels),
+            **(label_maps(labels) if labels else {}),
         )
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.init_seed)
-            return BertForSequenceClassification(config)
 
     def describe(self) -> dict[str, Any]:
         """Return the spec as plain data."""

@@ -11,6 +11,7 @@ from torch import nn
 from ftexp.methods.base import Method
 from ftexp.models.base import ModelSpec
 from ftexp.optim import AdamWConfig
+from ftexp.speed import SpeedConfig
 from ftexp.utils.params import count_parameters, describe_parameters
 
 
@@ -19,11 +20,25 @@ class FinetuneModule(L.LightningModule):
 
     Subclasses (objectives) add the steps, the loss and the metrics, and never branch on the
     method: everything method-specific lives behind the ``Method`` interface.
+
+    Class attributes:
+        loader: the ``ModelSpec`` method that loads this objective's backbone.
+        peft_task: the PEFT task type methods wrap the backbone for.
     """
 
-    def __init__(self, model: ModelSpec, method: Method, optim: AdamWConfig) -> None:
+    loader = "load_classifier"
+    peft_task = "SEQ_CLS"
+
+    def __init__(
+        self,
+        model: ModelSpec,
+        method: Method,
+        optim: AdamWConfig,
+        speed: SpeedConfig | None = None,
+    ) -> None:
         super().__init__()
         self.spec, self.method, self.optim = model, method, optim
+        self.speed = speed or SpeedConfig()
         self.model: nn.Module | None = None
         self.param_counts: dict[str, int] = {}
 
@@ -32,16 +47,32 @@ class FinetuneModule(L.LightningModule):
         """Checkpoints hold trainable tensors only; frozen weights come from the spec."""
         return False
 
+    @classmethod
+    def compatibility_problems(cls, model: ModelSpec) -> list[str]:
+        """Config-time check that the model family can serve this objective."""
+        if callable(getattr(model, cls.loader, None)):
+            return []
+        return [
+            f"objective {cls.__name__} needs a model with {cls.loader}(); "
+            f"{type(model).__name__} has none: pick a matching model=..."
+        ]
+
     def build_backbone(self) -> nn.Module:
         """Load the pretrained model for this objective (implemented by subclasses)."""
         raise NotImplementedError
+
+    def load_kwargs(self) -> dict[str, Any]:
+        """Loading options from the method (e.g. quantisation) and the speed settings."""
+        return {**self.speed.load_kwargs(), **self.method.load_kwargs()}
 
     def configure_model(self) -> None:
         """Load the backbone and apply the method (the hook can run more than once)."""
         if self.model is not None:
             return
+        self.method.task = self.peft_task
+        backbone = self.speed.prepare_backbone(self.build_backbone())
         # from_pretrained returns eval mode; fine-tuning wants dropout on, as HF Trainer has it
-        self.model = self.method.apply(self.build_backbone()).train()
+        self.model = self.speed.finalize(self.method.apply(backbone).train())
         trainable, total = count_parameters(self.model)
         self.param_counts = {"params/trainable": trainable, "params/total": total}
         rank_zero_info(f"[ftexp] {type(self.method).__name__}: {describe_parameters(self.model)}")

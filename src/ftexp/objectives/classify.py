@@ -13,15 +13,21 @@ from ftexp.methods.base import Method
 from ftexp.models.base import ModelSpec
 from ftexp.objectives.base import FinetuneModule
 from ftexp.optim import AdamWConfig
+from ftexp.speed import SpeedConfig
 
 
 class ClassifyModule(FinetuneModule):
     """Fine-tune a sequence classifier; logs ``{stage}/loss|acc|f1|auroc``."""
 
     def __init__(
-        self, model: ModelSpec, method: Method, optim: AdamWConfig, labels: list[str]
+        self,
+        model: ModelSpec,
+        method: Method,
+        optim: AdamWConfig,
+        labels: list[str],
+        speed: SpeedConfig | None = None,
     ) -> None:
-        super().__init__(model, method, optim)
+        super().__init__(model, method, optim, speed)
         self.labels = list(labels)
         n = len(self.labels)
         metrics = MetricCollection(
@@ -36,7 +42,7 @@ class ClassifyModule(FinetuneModule):
 
     def build_backbone(self) -> nn.Module:
         """Load the classifier with a fresh head for this dataset's labels."""
-        return self.spec.load_classifier(self.labels, **self.method.load_kwargs())
+        return self.spec.load_classifier(self.labels, **self.load_kwargs())
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Return logits of shape ``(batch, num_labels)``."""

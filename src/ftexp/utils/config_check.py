@@ -13,7 +13,8 @@ from omegaconf import DictConfig, OmegaConf
 from ftexp.errors import ConfigError
 
 HYDRA_KEYS = {"_target_", "_partial_", "_convert_", "_recursive_", "_args_"}
-COMPONENTS = ("model", "method", "optim", "data")  # instantiated (cheap) and asked for problems()
+# instantiated (cheap) and asked for problems()
+COMPONENTS = ("model", "method", "optim", "data", "speed")
 TARGET_GROUPS = ("objective", "trainer")  # single targets: keys checked against the signature
 TARGET_DICTS = ("callbacks", "logger")  # name -> target mappings
 
@@ -85,6 +86,7 @@ def check_and_build(cfg: DictConfig) -> dict[str, Any]:
             issues.append(f"{key}: {_root_cause(err)}")
             continue
         issues += built[key].problems()
+    issues += _objective_problems(cfg, built)
     issues += _run_problems(cfg)
     if issues:
         raise ConfigError(issues)
@@ -101,6 +103,19 @@ def _known_keys_only(node: DictConfig) -> DictConfig:
     return OmegaConf.create(
         {k: v for k, v in resolved_node.items() if k in HYDRA_KEYS or k in accepted}
     )
+
+
+def _objective_problems(cfg: DictConfig, built: dict[str, Any]) -> list[str]:
+    """Ask the objective whether the chosen model family can serve it."""
+    objective = cfg.get("objective")
+    if objective is None or "model" not in built:
+        return []
+    try:
+        target = get_object(objective._target_)
+    except Exception:
+        return []  # already reported by unknown_keys
+    check = getattr(target, "compatibility_problems", None)
+    return list(check(built["model"])) if callable(check) else []
 
 
 def _run_problems(cfg: DictConfig) -> list[str]:

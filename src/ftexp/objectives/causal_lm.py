@@ -1,0 +1,118 @@
+"""Causal language modelling: next-token cross-entropy on the tokens whose label is not -100."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+from torchmetrics import SumMetric
+
+from ftexp.methods.base import Method
+from ftexp.models.base import ModelSpec
+from ftexp.objectives.base import FinetuneModule
+from ftexp.optim import AdamWConfig
+from ftexp.speed import SpeedConfig
+
+MODEL_INPUTS = ("input_ids", "attention_mask", "position_ids", "labels")
+
+
+class CausalLMModule(FinetuneModule):
+    """Fine-tune a decoder on next-token prediction; logs ``{stage}/loss`` and ``{stage}/ppl``.
+
+    Which tokens carry loss is the data's decision (labels of -100 are ignored: prompts,
+    padding), so the same module serves plain LM, SFT on responses and packed batches. The loss
+    is the model's own (shifted, token-mean), which Liger's fused linear cross-entropy replaces
+    without materialising logits when ``speed.liger_kernel`` is on.
+    """
+
+    loader = "load_causal_lm"
+    peft_task = "CAUSAL_LM"
+
+    def __init__(
+        self,
+        model: ModelSpec,
+        method: Method,
+        optim: AdamWConfig,
+        speed: SpeedConfig | None = None,
+    ) -> None:
+        super().__init__(model, method, optim, speed)
+        self.eval_loss_sum = nn.ModuleDict({s: SumMetric() for s in ("val", "test")})
+        self.eval_tokens = nn.ModuleDict({s: SumMetric() for s in ("val", "test")})
+
+    def build_backbone(self) -> nn.Module:
+        """Load the causal LM."""
+        return self.spec.load_causal_lm(**self.load_kwargs())  # type: ignore[attr-defined]
+
+    def outputs(self, batch: dict[str, torch.Tensor]) -> Any:
+        """Run the model on a batch (packed rows: ``position_ids`` and no attention mask).
+
+        ``use_cache=False`` matters beyond memory: with a KV cache object present, Hugging Face
+        models skip the packed-sequence detection and attend across packed examples.
+        """
+        assert self.model is not None
+        inputs = {k: v for k, v in batch.items() if k in MODEL_INPUTS}
+        return self.model(**inputs, use_cache=False)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Return the mean next-token loss of the batch."""
+        return self.outputs(batch).loss
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        """Next-token loss on one batch."""
+        loss = self(batch)
+        self.log("train/loss", loss, prog_bar=True, batch_size=_target_tokens(batch))
+        return loss
+
+    def _evaluate(self, batch: dict[str, torch.Tensor], stage: str) -> None:
+        tokens = _target_tokens(batch)
+        loss = self(batch).float()
+        loss_sum: Any = self.eval_loss_sum[stage]
+        counted: Any = self.eval_tokens[stage]
+        loss_sum.update(loss * tokens)
+        counted.update(torch.tensor(float(tokens), device=loss.device))
+
+    def _log_epoch(self, stage: str) -> None:
+        loss_sum: Any = self.eval_loss_sum[stage]
+        counted: Any = self.eval_tokens[stage]
+        loss = loss_sum.compute() / counted.compute().clamp(min=1)
+        self.log(f"{stage}/loss", loss, prog_bar=True)
+        self.log(f"{stage}/ppl", loss.exp())
+        loss_sum.reset()
+        counted.reset()
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        """Accumulate token-weighted validation loss."""
+        self._evaluate(batch, "val")
+
+    def on_validation_epoch_end(self) -> None:
+        """Log validation loss and perplexity."""
+        self._log_epoch("val")
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        """Accumulate token-weighted test loss."""
+        self._evaluate(batch, "test")
+
+    def on_test_epoch_end(self) -> None:
+        """Log test loss and perplexity."""
+        self._log_epoch("test")
+
+
+def _target_tokens(batch: dict[str, Any]) -> int:
+    """Tokens that carry loss."""
+    return int((batch["labels"] != -100).sum())
+
+
+class MaskedLMModule(CausalLMModule):
+    """Masked-LM continued pretraining (domain adaptation): loss on the masked tokens.
+
+    Save it with ``method=full`` and start a classifier from it with
+    ``model.init_from=<this run dir>``.
+    """
+
+    loader = "load_masked_lm"
+    peft_task = "FEATURE_EXTRACTION"
+
+    def build_backbone(self) -> nn.Module:
+        """Load the encoder with its masked-LM head."""
+        return self.spec.load_masked_lm(**self.load_kwargs())  # type: ignore[attr-defined]

@@ -1,0 +1,71 @@
+"""Speed switches (``speed`` group): how the backbone executes, never what it computes."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from lightning.pytorch.utilities import rank_zero_info
+from torch import nn
+
+ATTENTION = ("eager", "sdpa", "flash_attention_2", "flex_attention")
+
+
+@dataclass
+class SpeedConfig:
+    """Execution settings, each measured by ``make bench`` (see README, Speed).
+
+    Attributes:
+        compile: ``torch.compile`` the model's forward in place (parameter names unchanged, so
+            checkpoints and saved adapters are the same with or without it).
+        gradient_checkpointing: recompute activations in the backward pass (less memory,
+            ~30% more compute).
+        liger_kernel: fused Triton kernels (RMSNorm, SwiGLU, RoPE, fused linear cross-entropy)
+            for the model families Liger supports; needs CUDA and ``pip install liger-kernel``.
+        attn_implementation: ``sdpa`` (default, flash/memory-efficient kernels), ``eager``,
+            ``flash_attention_2`` or ``flex_attention``; ``null`` keeps the model's default.
+    """
+
+    compile: bool = False
+    gradient_checkpointing: bool = False
+    liger_kernel: bool = False
+    attn_implementation: str | None = None
+
+    def problems(self) -> list[str]:
+        """List settings this machine or install cannot honour."""
+        issues = []
+        if self.attn_implementation not in (None, *ATTENTION):
+            issues.append(
+                f"speed.attn_implementation={self.attn_implementation!r} is not one of {ATTENTION}"
+            )
+        if self.liger_kernel and importlib.util.find_spec("liger_kernel") is None:
+            issues.append("speed.liger_kernel=true needs `pip install liger-kernel` (CUDA only)")
+        if self.liger_kernel and not torch.cuda.is_available():
+            issues.append("speed.liger_kernel=true needs a CUDA GPU; set it false on CPU")
+        return issues
+
+    def load_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``from_pretrained``."""
+        return {"attn_implementation": self.attn_implementation} if self.attn_implementation else {}
+
+    def prepare_backbone(self, model: nn.Module) -> nn.Module:
+        """Apply kernel swaps and checkpointing to the loaded backbone (before the method)."""
+        if self.liger_kernel:
+            from liger_kernel.transformers import _apply_liger_kernel_to_instance
+
+            _apply_liger_kernel_to_instance(model=model)
+            rank_zero_info("[ftexp] Liger kernels applied")
+        if self.gradient_checkpointing:
+            # non-reentrant checkpointing works with frozen inputs (PEFT) without extra hooks
+            model.gradient_checkpointing_enable(  # type: ignore[operator]
+                gradient_checkpointing_kwargs={"use_reentrant": False}
+            )
+        return model
+
+    def finalize(self, model: nn.Module) -> nn.Module:
+        """Compile the finished model in place (after the method rewrote it)."""
+        if self.compile:
+            model.compile()
+        return model

@@ -1,0 +1,126 @@
+"""The causal-LM objective and the speed switches on a tiny random Llama."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from ftexp.errors import ConfigError
+from ftexp.run import call_target, train
+from ftexp.utils.config_check import check_and_build
+from tests.conftest import compose_cfg
+
+LM = [
+    "objective=sft",
+    "model=tiny_llama",
+    "data=synthetic_lm",
+    "data.seq_len=32",
+    "data.train_samples=64",
+    "trainer.accelerator=cpu",
+    "trainer.max_epochs=1",
+    "trainer.enable_progress_bar=false",
+    "trainer.enable_model_summary=false",
+]
+
+
+def lm_module(tmp_path: Path, *overrides: str) -> tuple[object, dict[str, torch.Tensor]]:
+    """A configured CausalLMModule and one training batch."""
+    cfg = compose_cfg([*LM, *overrides], tmp_path)
+    parts = check_and_build(cfg)
+    data = parts["data"]
+    data.tokenizer = parts["model"].load_tokenizer()
+    data.setup()
+    module = call_target(
+        cfg.objective,
+        model=parts["model"],
+        method=parts["method"],
+        optim=parts["optim"],
+        speed=parts["speed"],
+        **data.objective_kwargs(),
+    )
+    module.configure_model()
+    return module, next(iter(data.train_dataloader()))
+
+
+@pytest.mark.parametrize("method", ["full", "lora", "qlora", "prompt"])
+def test_lm_loss_decreases_on_a_fixed_batch(method: str, tmp_path: Path) -> None:
+    extra = ["method.modules_to_save=[]"] if "lora" in method else []
+    module, batch = lm_module(tmp_path, f"method={method}", *extra)
+    params = [p for p in module.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=1e-2)
+    losses = []
+    for _ in range(4):
+        loss = module(batch)
+        losses.append(loss.item())
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    assert losses[-1] < losses[0], losses
+
+
+def test_lm_loss_ignores_masked_labels(tmp_path: Path) -> None:
+    module, batch = lm_module(tmp_path, "method=full")
+    module.model.eval()
+    masked = dict(batch, labels=batch["labels"].clone())
+    masked["labels"][:, : batch["labels"].shape[1] // 2] = -100
+    with torch.no_grad():
+        logits = module.model(input_ids=batch["input_ids"]).logits
+        expected = torch.nn.functional.cross_entropy(
+            logits[:, :-1].reshape(-1, logits.shape[-1]),
+            masked["labels"][:, 1:].reshape(-1),
+            ignore_index=-100,
+        )
+        assert module(masked).item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_gradient_checkpointing_gives_the_same_gradients(tmp_path: Path) -> None:
+    grads = []
+    for checkpointing in ("false", "true"):
+        module, batch = lm_module(
+            tmp_path, "method=full", f"speed.gradient_checkpointing={checkpointing}"
+        )
+        module(batch).backward()
+        grads.append({n: p.grad.clone() for n, p in module.model.named_parameters()})
+    for name, grad in grads[0].items():
+        torch.testing.assert_close(grads[1][name], grad, msg=name)
+
+
+def test_lm_run_reports_loss_perplexity_and_throughput(tmp_path: Path) -> None:
+    cfg = compose_cfg([*LM, "method=lora", "method.modules_to_save=[]"], tmp_path)
+    train(cfg)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["test/ppl"] == pytest.approx(torch.tensor(metrics["test/loss"]).exp().item())
+    assert metrics["best/val/loss"] == pytest.approx(metrics["val/loss"], rel=0.05)
+    # 64 rows / batch 4 = 16 steps, 5 of them warm-up: 11 timed steps of 4 x 32 real tokens
+    assert metrics["speed/timed_steps"] == 11
+    tokens_per_sample = metrics["speed/train_tokens_per_s"] / metrics["speed/train_samples_per_s"]
+    assert tokens_per_sample == pytest.approx(32)
+    assert metrics["speed/mfu"] > 0
+    assert (tmp_path / "model" / "adapter_model.safetensors").is_file()
+
+
+def test_classifier_throughput_counts_real_tokens_only(tmp_path: Path) -> None:
+    from tests.conftest import tiny_cfg
+
+    train(tiny_cfg(tmp_path, "method=lora", "data.batch_size=4", "trainer.max_epochs=1"))
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    tokens_per_sample = metrics["speed/train_tokens_per_s"] / metrics["speed/train_samples_per_s"]
+    assert 3 < tokens_per_sample < 128  # fixture snippets: real lengths, never the padded width
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["objective=sft", "model=tiny_bert", "data=synthetic_lm"], "load_causal_lm"),
+        (["objective=mlm", "model=tiny_llama", "data=synthetic_lm"], "load_masked_lm"),
+        (["speed.attn_implementation=fastest"], "attn_implementation"),
+    ],
+)
+def test_mismatched_objective_and_model_fail_before_loading(
+    overrides: list[str], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        check_and_build(compose_cfg(overrides))

@@ -1,0 +1,256 @@
+"""SFT (chat template, packing), reward, DPO and masked-LM objectives on tiny random models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from ftexp.data.chat import ChatCollator, encode_pair, pack, read_conversations
+from ftexp.data.text import mask_tokens
+from ftexp.models.tiny import char_tokenizer, chat_tokenizer
+from ftexp.objectives.preference import dpo_loss, sequence_logps
+from ftexp.run import call_target, train
+from ftexp.utils.config_check import check_and_build
+from tests.conftest import FIXTURES, TINY_CSV, compose_cfg
+
+CHAT = [
+    "objective=sft",
+    "model=tiny_llama",
+    "data=chat",
+    "data.artifact=null",
+    f"data.path={FIXTURES / 'chat_tiny.yml'}",
+    "data.val_fraction=0.2",
+    "data.test_fraction=0.2",
+    "data.batch_size=4",
+]
+PREFS = [
+    "data=preference",
+    "data.artifact=null",
+    f"data.path={TINY_CSV}",
+    "data.label_column=label",
+    "data.prompts=[{label: pos, prompt: 'say something nice'},"
+    " {label: neg, prompt: 'say something mean'}]",
+    "data.batch_size=4",
+]
+TRAINER = [
+    "trainer.accelerator=cpu",
+    "trainer.enable_progress_bar=false",
+    "trainer.enable_model_summary=false",
+]
+
+
+def build(tmp_path: Path, overrides: list[str]) -> tuple[object, object]:
+    """Configured module (weights loaded) and its data module (set up)."""
+    cfg = compose_cfg([*overrides, *TRAINER], tmp_path)
+    parts = check_and_build(cfg)
+    data = parts["data"]
+    data.tokenizer = parts["model"].load_tokenizer()
+    data.setup()
+    module = call_target(
+        cfg.objective,
+        model=parts["model"],
+        method=parts["method"],
+        optim=parts["optim"],
+        speed=parts["speed"],
+        **data.objective_kwargs(),
+    )
+    module.configure_model()
+    return module, data
+
+
+def fit_steps(
+    module: object, batch: dict[str, torch.Tensor], loss_of: object, steps: int = 4
+) -> list[float]:
+    params = [p for p in module.parameters() if p.requires_grad]  # type: ignore[attr-defined]
+    optimizer = torch.optim.AdamW(params, lr=1e-2)
+    losses = []
+    for _ in range(steps):
+        loss = loss_of(batch)  # type: ignore[operator]
+        losses.append(loss.item())
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    return losses
+
+
+def test_chatterbot_yaml_becomes_consecutive_turn_pairs() -> None:
+    pairs = read_conversations(FIXTURES / "chat_tiny.yml")
+    assert pairs[:3] == [
+        ("hello", "hi there"),
+        ("hi there", "how are you"),
+        ("how are you", "fine thanks"),
+    ]
+    assert len(pairs) == 11
+
+
+def test_only_response_tokens_carry_loss() -> None:
+    tokenizer = chat_tokenizer()
+    example = encode_pair(tokenizer, "hello", "hi there", None, 256)
+    scored = [i for i, y in zip(example["input_ids"], example["labels"], strict=True) if y != -100]
+    assert tokenizer.decode(scored, skip_special_tokens=True).replace(" ", "") == "hithere"
+    assert tokenizer.decode(scored[-1:]) == "[SEP]"  # the end-of-turn token is learned too
+
+
+def test_packing_never_leaks_across_examples(tmp_path: Path) -> None:
+    module, data = build(tmp_path, [*CHAT, "method=full"])
+    examples = data.encoded["train"][:3]
+    rows = pack(examples, width=256)
+    assert len(rows) == 1  # all three fit one row
+    packed = ChatCollator(0, packed=True)(rows)
+    assert "attention_mask" not in packed
+    assert packed["seq_lengths"].tolist() == [len(x["input_ids"]) for x in examples]
+    module.model.train()  # the training path: dropout is 0 in this config, caching is not
+    with torch.no_grad():
+        logits = module.outputs(packed).logits
+        start = 0
+        for example in examples:
+            n = len(example["input_ids"])
+            alone = module.outputs({"input_ids": torch.tensor([example["input_ids"]])}).logits
+            torch.testing.assert_close(logits[0, start : start + n], alone[0])
+            start += n
+    boundaries = torch.cumsum(packed["seq_lengths"], 0)[:-1]
+    assert (packed["labels"][0, boundaries] == -100).all()  # no loss across a boundary
+
+
+@pytest.mark.parametrize("method", ["full", "lora"])
+def test_sft_loss_decreases_on_a_fixed_batch(method: str, tmp_path: Path) -> None:
+    module, data = build(tmp_path, [*CHAT, f"method={method}", "data.packing=true"])
+    batch = next(iter(data.train_dataloader()))
+    losses = fit_steps(module, batch, module)
+    assert losses[-1] < losses[0], losses
+
+
+def test_sft_run_saves_and_generates(tmp_path: Path) -> None:
+    from ftexp.generate import generate_replies
+    from ftexp.reload import load_run
+
+    metrics = train(compose_cfg([*CHAT, *TRAINER, "method=lora", "trainer.max_epochs=1"], tmp_path))
+    assert metrics["test/ppl"] > 1
+    model, tokenizer, labels = load_run(tmp_path)
+    assert labels == []
+    replies = generate_replies(model, tokenizer, ["hello"], max_new_tokens=5)
+    assert isinstance(replies[0], str)
+
+
+def test_dpo_loss_matches_a_hand_computation() -> None:
+    loss, chosen, rejected = dpo_loss(
+        torch.tensor([-1.0]), torch.tensor([-2.0]), torch.tensor([-1.5]), torch.tensor([-1.5]), 0.1
+    )
+    # margin = 0.1 * ((-1 + 1.5) - (-2 + 1.5)) = 0.1; loss = log(1 + e^-0.1)
+    assert loss.item() == pytest.approx(0.6443967, abs=1e-6)
+    assert chosen.item() == pytest.approx(0.05)
+    assert rejected.item() == pytest.approx(-0.05)
+    smoothed, _, _ = dpo_loss(*(torch.tensor([v]) for v in (-1.0, -2.0, -1.5, -1.5)), 0.1, 0.2)
+    assert smoothed.item() == pytest.approx(0.8 * 0.6443967 + 0.2 * 0.7443967, abs=1e-6)
+
+
+def test_sequence_logps_sum_only_labelled_next_tokens() -> None:
+    logits = torch.zeros(1, 3, 4)  # uniform: every token has log-prob -log 4
+    labels = torch.tensor([[-100, 2, -100]])
+    assert sequence_logps(logits, labels).item() == pytest.approx(-torch.log(torch.tensor(4.0)))
+
+
+@pytest.mark.parametrize("method", ["lora", "full"])
+def test_dpo_starts_at_log2_and_learns(method: str, tmp_path: Path) -> None:
+    module, data = build(
+        tmp_path, [*PREFS, "objective=dpo", "model=tiny_llama", f"method={method}"]
+    )
+    uses_copy = method == "full"
+    assert (module.reference_model is not None) == uses_copy
+    batch = next(iter(data.train_dataloader()))
+    module.model.eval()  # no dropout: policy == reference exactly at the start
+    losses = fit_steps(module, batch, lambda b: module._step(b, "train"))
+    assert losses[0] == pytest.approx(0.693147, abs=1e-4)  # log 2: policy == reference
+    assert losses[-1] < losses[0], losses
+    with torch.no_grad():  # the reference itself never moved
+        both = {
+            k: torch.cat([batch[f"chosen_{k}"], batch[f"rejected_{k}"]])
+            for k in ("input_ids", "attention_mask", "labels")
+        }
+        first = module.reference_logps(both)
+        assert torch.equal(first, module.reference_logps(both))
+
+
+@pytest.mark.parametrize("model", ["tiny_bert", "tiny_llama"])
+def test_reward_model_learns_to_rank(model: str, tmp_path: Path) -> None:
+    module, data = build(tmp_path, [*PREFS, "objective=reward", f"model={model}", "method=full"])
+    batch = next(iter(data.train_dataloader()))
+    losses = fit_steps(module, batch, lambda b: module._step(b, "train"), steps=6)
+    assert losses[-1] < losses[0], losses
+
+
+def test_preference_pairs_follow_the_prompt(tmp_path: Path) -> None:
+    import csv
+
+    label_of = {r["text"]: r["label"] for r in csv.DictReader(TINY_CSV.open())}
+    _, data = build(tmp_path, [*PREFS, "objective=reward", "model=tiny_bert", "method=full"])
+    wanted = {"say something nice": ("pos", "neg"), "say something mean": ("neg", "pos")}
+    triples = [t for split in data.splits.values() for t in split]
+    for prompt, chosen, rejected in triples:
+        assert (label_of[chosen], label_of[rejected]) == wanted[prompt]
+    assert {p for p, _, _ in triples} == set(wanted)
+    texts = [t for _, c, r in triples for t in (c, r)]
+    assert len(texts) == len(set(texts))  # each review used once
+
+
+def test_masking_picks_15_percent_of_real_tokens() -> None:
+    tokenizer = char_tokenizer()
+    ids = torch.tensor(
+        tokenizer(
+            ["the quick brown fox jumps over the lazy dog" * 20], truncation=True, max_length=512
+        )["input_ids"]
+    )
+    inputs, labels = mask_tokens(ids, tokenizer, 0.15, torch.Generator().manual_seed(0))
+    picked = labels != -100
+    assert 0.12 < picked.float().mean().item() < 0.18
+    assert not picked[0, 0]
+    assert not picked[0, -1]
+    assert (inputs[picked] == tokenizer.mask_token_id).float().mean().item() == pytest.approx(
+        0.8, abs=0.08
+    )
+    assert torch.equal(inputs[~picked], ids[~picked])
+
+
+def test_mlm_run_then_classifier_starts_from_it(tmp_path: Path) -> None:
+    mlm_dir = tmp_path / "mlm"
+    text = [
+        "objective=mlm",
+        "model=tiny_bert",
+        "data=domain_text",
+        "data.artifact=null",
+        f"data.path={TINY_CSV}",
+        "data.text_column=text",
+        "data.max_samples=null",
+        "method=full",
+        "trainer.max_epochs=1",
+    ]
+    metrics = train(compose_cfg([*text, *TRAINER], mlm_dir))
+    assert metrics["test/loss"] > 0
+    saved = json.loads((mlm_dir / "metrics.json").read_text())
+    assert "best/val/loss" in saved
+
+    from tests.conftest import TINY
+
+    cfg = compose_cfg([*TINY, "method=full", f"model.init_from={mlm_dir}"], tmp_path / "cls")
+    parts = check_and_build(cfg)
+    classifier = parts["model"].load_classifier(["neg", "pos"])
+    from transformers import BertForMaskedLM
+
+    adapted = BertForMaskedLM.from_pretrained(mlm_dir / "model")
+    torch.testing.assert_close(
+        classifier.bert.encoder.layer[0].attention.self.query.weight,
+        adapted.bert.encoder.layer[0].attention.self.query.weight,
+    )
+
+
+def test_init_from_an_adapter_run_is_refused_at_config_time(tmp_path: Path) -> None:
+    from ftexp.errors import ConfigError
+    from tests.conftest import TINY
+
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "adapter_config.json").write_text("{}")
+    with pytest.raises(ConfigError, match="method=full"):
+        check_and_build(compose_cfg([*TINY, f"model.init_from={tmp_path}"]))
