@@ -11,7 +11,7 @@ from hydra.utils import instantiate
 from ftexp.errors import ConfigError
 from ftexp.methods.base import Method
 from ftexp.utils.config_check import check_and_build
-from tests.conftest import TINY, TINY_CSV, compose_cfg, group_options
+from tests.conftest import FIXTURES, TINY, TINY_CSV, compose_cfg, group_options
 
 GROUPS = [
     "model",
@@ -36,6 +36,20 @@ PARTNERS = {
     ("objective", "sft"): ["model=tiny_llama", "data=synthetic_lm"],
     ("objective", "dpo"): ["model=tiny_llama", *PREFS],
     ("objective", "reward"): ["model=tiny_bert", *PREFS],
+    ("objective", "rl"): [
+        "model=tiny_llama",
+        "data=review_prompts",
+        "data.artifact=null",
+        "data.prompts=[hi, hello]",
+        "~objective.reward",
+        "+objective.reward={_target_: ftexp.rewards.CharacterReward}",
+    ],
+    ("objective", "upft"): [
+        "model=tiny_llama",
+        "data=chat",
+        "data.artifact=null",
+        f"data.path={FIXTURES / 'chat_tiny.yml'}",
+    ],
     ("objective", "mlm"): [
         "model=tiny_bert",
         "data=domain_text",

@@ -114,8 +114,17 @@ def _objective_problems(cfg: DictConfig, built: dict[str, Any]) -> list[str]:
         target = get_object(objective._target_)
     except Exception:
         return []  # already reported by unknown_keys
+    issues: list[str] = []
     check = getattr(target, "compatibility_problems", None)
-    return list(check(built["model"])) if callable(check) else []
+    if callable(check):
+        issues += check(built["model"])
+    own = getattr(target, "config_problems", None)  # e.g. RL: is the reward run there?
+    if callable(own):
+        try:
+            issues += own(objective)
+        except Exception as err:
+            issues.append(f"objective: {_root_cause(err)}")
+    return issues
 
 
 def _run_problems(cfg: DictConfig) -> list[str]:

@@ -1,0 +1,124 @@
+"""GRPO on a toy reward and UPFT's self-generated prefixes, on a tiny random Llama."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from ftexp.errors import ConfigError
+from ftexp.objectives.rl import group_advantages
+from ftexp.rewards import CharacterReward
+from ftexp.run import call_target, train
+from ftexp.utils.config_check import check_and_build
+from tests.conftest import FIXTURES, compose_cfg
+
+BASE = [
+    "model=tiny_llama",
+    "trainer.accelerator=cpu",
+    "trainer.enable_progress_bar=false",
+    "trainer.enable_model_summary=false",
+    "trainer.log_every_n_steps=1",
+    "callbacks=none",
+]
+TOY_RL = [
+    *BASE,
+    "objective=rl",
+    "data=review_prompts",
+    "data.artifact=null",
+    "data.prompts=[hi, hello, hey, yo, ok, so, go, up]",
+    "data.val_fraction=0.25",
+    "data.batch_size=2",
+    "~objective.reward",
+    "+objective.reward={_target_: ftexp.rewards.CharacterReward, character: e}",
+    "objective.group_size=8",
+    "objective.max_new_tokens=6",
+    "objective.kl_beta=0.0",
+    "method=full",
+    "optim.lr=3e-2",
+    "optim.warmup_ratio=0",
+    "optim.schedule=constant",
+]
+
+
+def logged(run_dir: Path, key: str) -> list[float]:
+    rows = list(csv.DictReader((run_dir / "csv" / "metrics.csv").open()))
+    return [float(r[key]) for r in rows if r.get(key)]
+
+
+def test_group_advantages_are_standardised_per_prompt() -> None:
+    rewards = torch.tensor([1.0, 0.0, 0.0, 0.0, 5.0, 5.0, 7.0, 7.0])
+    adv = group_advantages(rewards, 4)
+    assert adv[:4].sum().item() == pytest.approx(0, abs=1e-5)
+    assert adv[0] > 0 > adv[1]
+    assert adv[4].item() == pytest.approx(-adv[6].item())
+
+
+def test_toy_reward_counts_a_character() -> None:
+    assert CharacterReward("e")(["eee", "a e", ""]).tolist() == pytest.approx([1.0, 0.5, 0.0])
+
+
+def test_grpo_raises_a_toy_reward(tmp_path: Path) -> None:
+    train(compose_cfg([*TOY_RL, "trainer.max_epochs=8"], tmp_path))
+    rewards = logged(tmp_path, "train/reward")
+    assert len(rewards) == 24  # 6 train prompts / 2 per batch x 8 epochs
+    early, late = sum(rewards[:4]) / 4, sum(rewards[-4:]) / 4
+    assert late > early + 0.2, rewards
+    samples = [json.loads(x) for x in (tmp_path / "samples.jsonl").read_text().splitlines()]
+    assert {s["stage"] for s in samples} >= {"train", "val", "test"}
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["test/reward"] >= 0
+
+
+def test_rl_without_a_trained_classifier_fails_at_config_time(tmp_path: Path) -> None:
+    cfg = compose_cfg(
+        [*BASE, "objective=rl", "data=review_prompts", f"objective.reward.run_dir={tmp_path}"]
+    )
+    with pytest.raises(ConfigError, match="not a finished ftexp run"):
+        check_and_build(cfg)
+
+
+def test_upft_trains_on_short_self_generated_prefixes(tmp_path: Path) -> None:
+    from ftexp.data.chat import IGNORE
+
+    overrides = [
+        *BASE,
+        "objective=upft",
+        "objective.prefix_tokens=4",
+        "objective.full_fraction=0.25",
+        "objective.max_new_tokens=12",
+        "data=chat",
+        "data.artifact=null",
+        f"data.path={FIXTURES / 'chat_tiny.yml'}",
+        "data.val_fraction=0.2",
+        "data.test_fraction=0.2",
+        "data.batch_size=4",
+        "method=lora",
+        "trainer.max_epochs=2",
+    ]
+    cfg = compose_cfg(overrides, tmp_path)
+    parts = check_and_build(cfg)
+    data = parts["data"]
+    data.tokenizer = parts["model"].load_tokenizer()
+    data.setup()
+    references = {tuple(x["input_ids"]) for x in data.encoded["train"]}
+
+    metrics = train(cfg)
+    assert metrics["test/loss"] > 0
+
+    module = call_target(
+        cfg.objective, model=parts["model"], method=parts["method"], optim=parts["optim"]
+    )
+    module.configure_model()
+    prompts = [p for p, _ in data.splits["train"]]
+    examples = module.self_generated(prompts, data.tokenizer)
+    n_full = round(len(prompts) * 0.25)
+    assert module.sampled == {"prefix": len(prompts) - n_full, "full": n_full}
+    assert len(examples) == len(prompts)
+    replies = [[t for t in x["labels"] if t != IGNORE] for x in examples]
+    assert all(1 <= len(r) <= 4 for r in replies[: module.sampled["prefix"]])  # prefixes: k=4
+    assert any(len(r) > 4 for r in replies[module.sampled["prefix"] :])  # whole replies
+    assert not {tuple(x["input_ids"]) for x in examples} & references  # never the references
