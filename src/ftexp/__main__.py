@@ -14,6 +14,7 @@ from ftexp.errors import ConfigError
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
     """Train one configuration; return the optimised metric for Hydra sweepers."""
+    from ftexp.callbacks.guards import NonFiniteLossError
     from ftexp.run import train  # heavy imports after Hydra has parsed the command line
 
     for name in ("lightning", "lightning.pytorch", "lightning.fabric"):  # Hydra prints them
@@ -23,6 +24,9 @@ def main(cfg: DictConfig) -> float | None:
     except ConfigError as err:
         print(err, file=sys.stderr)
         sys.exit(2)
+    except NonFiniteLossError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(3)
     metric = cfg.get("optimized_metric")
     return metrics.get(metric) if metric else None
 
