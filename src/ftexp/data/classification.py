@@ -8,11 +8,12 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, DistributedSampler
 from transformers import PreTrainedTokenizerBase
 
 from ftexp.data.collate import PaddingCollator
 from ftexp.data.readers import Row
+from ftexp.data.resumable import ResumableLoader
 from ftexp.data.sampling import LengthGroupedBatchSampler
 from ftexp.data.sources import (
     SPLITS,
@@ -194,9 +195,14 @@ class ClassificationDataModule(L.LightningDataModule):
             splits = {k: v[: self.max_samples] for k, v in splits.items()}
         return {k: splits[k] for k in SPLITS}
 
-    def _loader(self, data: list[dict[str, Any]], **batching: Any) -> DataLoader[Any]:
+    def _loader(
+        self, data: list[dict[str, Any]], resumable: bool = False, **batching: Any
+    ) -> DataLoader[Any]:
         assert self.tokenizer is not None
-        return DataLoader(
+        batching.setdefault("generator", torch.Generator().manual_seed(self.split_seed))
+        # an own generator: creating iterators never draws from the global RNG (dropout's)
+        loader = ResumableLoader if resumable else DataLoader
+        return loader(
             data,  # type: ignore[arg-type]
             collate_fn=PaddingCollator(self.tokenizer.pad_token_id or 0),
             num_workers=self.num_workers,
@@ -211,9 +217,11 @@ class ClassificationDataModule(L.LightningDataModule):
         if self.group_by_length:
             lengths = [len(x["input_ids"]) for x in data]
             sampler = LengthGroupedBatchSampler(lengths, self.batch_size, self.split_seed)
-            return self._loader(data, batch_sampler=sampler)
-        generator = torch.Generator().manual_seed(self.split_seed)
-        return self._loader(data, batch_size=self.batch_size, shuffle=True, generator=generator)
+            return self._loader(data, resumable=True, batch_sampler=sampler)
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            sampler = DistributedSampler(data, seed=self.split_seed)  # type: ignore[arg-type]
+            return self._loader(data, resumable=True, batch_size=self.batch_size, sampler=sampler)
+        return self._loader(data, resumable=True, batch_size=self.batch_size, shuffle=True)
 
     def _eval_loader(self, split: str) -> DataLoader[Any]:
         # evaluation order does not matter: sort by length to cut padding

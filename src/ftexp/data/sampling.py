@@ -14,6 +14,10 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
     Randomness comes from a seeded generator advanced once per epoch, so runs stay reproducible
     and resumable while each epoch sees a different order. On the Rotten Tomatoes snippets this
     cuts padded tokens per batch by about a third compared with random batches.
+
+    Under ``torch.distributed`` every rank draws the same order and takes every world-size-th
+    batch (wrapping around so all ranks take the same number of steps), so the trainer's
+    ``use_distributed_sampler`` must be off (``trainer=ddp`` does that).
     """
 
     def __init__(
@@ -26,10 +30,20 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
         """Select the shuffle of ``epoch`` (Lightning calls this at each epoch start)."""
         self.epoch = epoch
 
-    def __len__(self) -> int:
+    def _all_batches(self) -> int:
         return (len(self.lengths) + self.batch_size - 1) // self.batch_size
 
+    def __len__(self) -> int:
+        rank_count = _world()[1]
+        return (self._all_batches() + rank_count - 1) // rank_count
+
     def __iter__(self) -> Iterator[list[int]]:
+        rank, world = _world()
+        batches = self._ordered_batches()
+        for step in range(len(self)):
+            yield batches[(step * world + rank) % len(batches)]
+
+    def _ordered_batches(self) -> list[list[int]]:
         generator = torch.Generator().manual_seed(self.seed + self.epoch)
         order = torch.randperm(len(self.lengths), generator=generator).tolist()
         span = self.batch_size * self.group_size
@@ -39,5 +53,11 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
             batches += [
                 group[i : i + self.batch_size] for i in range(0, len(group), self.batch_size)
             ]
-        for i in torch.randperm(len(batches), generator=generator).tolist():
-            yield batches[i]
+        return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+
+
+def _world() -> tuple[int, int]:
+    """(rank, world size) of this process; (0, 1) outside ``torch.distributed``."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import lightning as L
+import numpy as np
+import torch
 from lightning.pytorch.utilities import rank_zero_info
 from torch import nn
 
@@ -88,14 +91,60 @@ class FinetuneModule(L.LightningModule):
         schedule = {"scheduler": scheduler, "interval": "step"}
         return {"optimizer": optimizer, "lr_scheduler": schedule}
 
+    def on_train_start(self) -> None:
+        """Hand a resumed run's data position to the train loader.
+
+        ``configure_optimizers`` asks for ``estimated_stepping_batches``, which builds the train
+        loader before Lightning restores the loop state, and Lightning then never passes the
+        saved loader state on; without this a resumed run would repeat the epoch's first batches.
+        """
+        fit_loop: Any = self.trainer.fit_loop
+        if getattr(fit_loop, "_combined_loader_states_to_load", None):
+            fit_loop._load_combined_loader_states()
+
     def on_fit_start(self) -> None:
         """Record parameter counts with the loggers."""
         for logger in self.loggers:
             logger.log_hyperparams(self.param_counts)
 
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Restore the random streams (dropout, sampling) so a resumed run repeats exactly."""
+        state = checkpoint.get("ftexp_rng")
+        if state is not None:
+            restore_rng(state)
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Keep only trainable tensors: a LoRA checkpoint of a 1B model is then a few MB."""
+        checkpoint["ftexp_rng"] = capture_rng()
         trainable = {f"model.{n}" for n, p in self.model.named_parameters() if p.requires_grad}  # type: ignore[union-attr]
         checkpoint["state_dict"] = {
             k: v for k, v in checkpoint["state_dict"].items() if k in trainable
         }
+
+
+def capture_rng() -> dict[str, Any]:
+    """The global random states that training draws from, as tensors and plain numbers.
+
+    Plain types keep checkpoints loadable with ``torch.load(weights_only=True)``.
+    """
+    _, keys, position, has_gauss, cached = np.random.get_state()
+    version, internal, gauss_next = random.getstate()
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "numpy": [torch.from_numpy(np.asarray(keys, dtype=np.int64)), position, has_gauss, cached],
+        "python": [version, torch.tensor(internal, dtype=torch.int64), gauss_next],
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict[str, Any]) -> None:
+    """Put back what ``capture_rng`` saved."""
+    torch.set_rng_state(state["torch"])
+    keys, position, has_gauss, cached = state["numpy"]
+    np.random.set_state(("MT19937", keys.numpy().astype(np.uint32), position, has_gauss, cached))
+    version, internal, gauss_next = state["python"]
+    random.setstate((version, tuple(int(x) for x in internal.tolist()), gauss_next))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])

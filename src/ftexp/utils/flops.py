@@ -61,8 +61,10 @@ def matmul_ceiling_tflops(device: torch.device, bf16: bool, size: int | None = N
     cuda = device.type == "cuda"
     size = size or (8192 if cuda else 1024)
     dtype = torch.bfloat16 if bf16 else torch.float32
-    a = torch.randn(size, size, device=device, dtype=dtype)
-    b = torch.randn(size, size, device=device, dtype=dtype)
+    # an own generator: measuring must not move the global random stream (exact resume)
+    generator = torch.Generator(device=device).manual_seed(0)
+    a = torch.randn(size, size, device=device, dtype=dtype, generator=generator)
+    b = torch.randn(size, size, device=device, dtype=dtype, generator=generator)
     repeats = 50 if cuda else 3
     for _ in range(25 if cuda else 1):  # let clocks ramp up from idle
         a @ b
