@@ -216,11 +216,11 @@ class ClassificationDataModule(L.LightningDataModule):
         data = self.encoded["train"]
         if self.group_by_length:
             lengths = [len(x["input_ids"]) for x in data]
-            sampler = LengthGroupedBatchSampler(lengths, self.batch_size, self.split_seed)
-            return self._loader(data, resumable=True, batch_sampler=sampler)
+            grouped = LengthGroupedBatchSampler(lengths, self.batch_size, self.split_seed)
+            return self._loader(data, resumable=True, batch_sampler=grouped)
         if torch.distributed.is_available() and torch.distributed.is_initialized():
-            sampler = DistributedSampler(data, seed=self.split_seed)  # type: ignore[arg-type]
-            return self._loader(data, resumable=True, batch_size=self.batch_size, sampler=sampler)
+            shard = DistributedSampler(data, seed=self.split_seed)  # type: ignore[var-annotated,arg-type]
+            return self._loader(data, resumable=True, batch_size=self.batch_size, sampler=shard)
         return self._loader(data, resumable=True, batch_size=self.batch_size, shuffle=True)
 
     def _eval_loader(self, split: str) -> DataLoader[Any]:

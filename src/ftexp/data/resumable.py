@@ -23,7 +23,7 @@ class ResumableLoader(DataLoader):  # type: ignore[type-arg]
         self.exhausted = False
         self._skip = 0
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[Any]:  # type: ignore[override]
         skip, self._skip = self._skip, 0
         self.served, self.exhausted = 0, False
         for index, batch in enumerate(super().__iter__()):
