@@ -45,10 +45,20 @@ def lm_module(tmp_path: Path, *overrides: str) -> tuple[object, dict[str, torch.
     return module, next(iter(data.train_dataloader()))
 
 
-@pytest.mark.parametrize("method", ["full", "lora", "qlora", "prompt"])
-def test_lm_loss_decreases_on_a_fixed_batch(method: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("model", "method"),
+    [
+        ("tiny_llama", "full"),
+        ("tiny_llama", "lora"),
+        ("tiny_llama", "qlora"),
+        ("tiny_llama", "prompt"),
+        ("tiny_gpt2", "full"),
+        ("tiny_gpt2", "lora"),
+    ],
+)
+def test_lm_loss_decreases_on_a_fixed_batch(model: str, method: str, tmp_path: Path) -> None:
     extra = ["method.modules_to_save=[]"] if "lora" in method else []
-    module, batch = lm_module(tmp_path, f"method={method}", *extra)
+    module, batch = lm_module(tmp_path, f"model={model}", f"method={method}", *extra)
     params = [p for p in module.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=1e-2)
     losses = []

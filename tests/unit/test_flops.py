@@ -48,3 +48,10 @@ def test_padding_never_counts_as_tokens() -> None:
     assert sequence_lengths({"input_ids": torch.zeros(2, 5, dtype=torch.long)}) == [5, 5]
     packed = {"input_ids": torch.zeros(1, 6), "seq_lengths": torch.tensor([4, 2])}
     assert sequence_lengths(packed) == [4, 2]
+
+
+def test_gpt2_conv1d_layers_count_like_linears() -> None:
+    from transformers.pytorch_utils import Conv1D
+
+    counter = FlopCounter.for_model(nn.Sequential(Conv1D(nf=12, nx=8)))
+    assert counter.matmul_params == 8 * 12

@@ -30,15 +30,12 @@ class FlopCounter:
         """Count a model's linear layers; read depth and width from its config."""
         total = trainable = 0
         for module in model.modules():
-            n_in, n_out = (
-                getattr(module, "in_features", None),
-                getattr(module, "out_features", None),
-            )
             # own parameters only: PEFT wrappers expose their base layer's weight as a property
             weight = module._parameters.get("weight")
-            if isinstance(n_in, int) and isinstance(n_out, int) and weight is not None:
-                total += n_in * n_out
-                trainable += n_in * n_out if weight.requires_grad else 0
+            size = _matmul_size(module, weight)
+            if weight is not None and size:
+                total += size
+                trainable += size if weight.requires_grad else 0
         config = getattr(model, "config", None)
         layers = int(getattr(config, "num_hidden_layers", 0) or getattr(config, "n_layer", 0) or 0)
         hidden = int(getattr(config, "hidden_size", 0) or getattr(config, "n_embd", 0) or 0)
@@ -54,6 +51,17 @@ class FlopCounter:
         per_token = 4 * self.matmul_params + 2 * self.trainable_matmul_params
         attention = 12 * self.layers * self.hidden * sum(s * s for s in lengths)
         return float(per_token * tokens + attention)
+
+
+def _matmul_size(module: nn.Module, weight: torch.Tensor | None) -> int:
+    """Multiply-adds per token of a linear layer (``nn.Linear``-like or GPT-2's ``Conv1D``)."""
+    n_in, n_out = getattr(module, "in_features", None), getattr(module, "out_features", None)
+    if isinstance(n_in, int) and isinstance(n_out, int):
+        return n_in * n_out
+    n_out = getattr(module, "nf", None)  # transformers' Conv1D: weight is (in, out)
+    if isinstance(n_out, int) and weight is not None and weight.dim() == 2:
+        return int(weight.shape[0]) * n_out
+    return 0
 
 
 def matmul_ceiling_tflops(device: torch.device, bf16: bool, size: int | None = None) -> float:
