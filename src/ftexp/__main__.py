@@ -28,7 +28,9 @@ def main(cfg: DictConfig) -> float | None:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(3)
     metric = cfg.get("optimized_metric")
-    return metrics.get(metric) if metric else None
+    if not metric:
+        return None
+    return metrics.get(f"best/{metric}", metrics.get(metric))  # the checkpoint that was kept
 
 
 if __name__ == "__main__":

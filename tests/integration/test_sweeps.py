@@ -1,0 +1,53 @@
+"""Hydra sweeps over LoRA hyperparameters: a grid and an Optuna study, through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import TINY
+
+
+def multirun(tmp_path: Path, *overrides: str) -> list[Path]:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ftexp",
+            "-m",
+            *TINY,
+            "method=lora",
+            "trainer.max_epochs=1",
+            f"hydra.sweep.dir={tmp_path}",
+            f"paths.log_dir={tmp_path}",
+            *overrides,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return sorted(p for p in tmp_path.iterdir() if p.is_dir() and p.name.isdigit())
+
+
+def test_grid_sweep_runs_every_rank(tmp_path: Path) -> None:
+    jobs = multirun(tmp_path, "sweep=lora_grid", "method.lr=1e-3")  # the command line wins
+    ranks = sorted(yaml.safe_load((j / "config.yaml").read_text())["method"]["r"] for j in jobs)
+    assert ranks == [4, 8, 16]
+    assert all("best/val/acc" in json.loads((j / "metrics.json").read_text()) for j in jobs)
+
+
+def test_optuna_sweep_maximises_the_returned_best_metric(tmp_path: Path) -> None:
+    jobs = multirun(tmp_path, "sweep=lora_optuna", "hydra.sweeper.n_trials=3")
+    assert len(jobs) == 3
+    results = yaml.safe_load((tmp_path / "optimization_results.yaml").read_text())
+    best = max(json.loads((j / "metrics.json").read_text())["best/val/acc"] for j in jobs)
+    assert results["best_value"] == best
+    assert set(results["best_params"]) == {"method.r", "method.alpha", "method.lr"}
+    assert (tmp_path / "optuna.db").is_file()  # the study persists for a later invocation
