@@ -13,7 +13,7 @@ import torch
 from hydra.utils import get_object, instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_info
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from ftexp.methods.base import save_labels
 from ftexp.utils.config_check import check_and_build, resolved
@@ -57,11 +57,14 @@ def train(cfg: DictConfig) -> dict[str, float]:
         speed=parts["speed"],
         **data.objective_kwargs(),
     )
+    _continue_wandb_run(cfg, out_dir)
     trainer: L.Trainer = instantiate(
         cfg.trainer,
         callbacks=instantiate_dict(cfg.get("callbacks")) + method.callbacks(),
         logger=instantiate_dict(cfg.get("logger")) or False,
     )
+    for logger in trainer.loggers:  # the whole resolved config: W&B/TensorBoard/CSV hparams
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     if cfg.get("train"):
         trainer.fit(module, datamodule=data, ckpt_path=cfg.get("ckpt_path"))
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
@@ -77,7 +80,33 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if trainer.is_global_zero:
         atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True))
         rank_zero_info(f"[ftexp] run dir: {out_dir}")
+    _close_loggers(trainer, metrics)
     return metrics
+
+
+def _close_loggers(trainer: L.Trainer, metrics: dict[str, float]) -> None:
+    """Send the final metrics, then end W&B runs.
+
+    The next job of a multirun runs in the same process and must start its own W&B run
+    instead of appending to this one.
+    """
+    for logger in trainer.loggers:
+        run = getattr(logger, "_experiment", None)
+        if run is not None and callable(getattr(run, "finish", None)):
+            run.summary.update(metrics)
+            run.finish()
+
+
+def _continue_wandb_run(cfg: DictConfig, out_dir: Path) -> None:
+    """A resumed run (``ckpt_path`` in its own run dir) logs into the W&B run it started."""
+    node = (cfg.get("logger") or {}).get("wandb")
+    if node is None or not cfg.get("ckpt_path") or node.get("id"):
+        return
+    earlier = sorted((out_dir / "wandb").glob("*run-*-*"))
+    if earlier:
+        with open_dict(node):
+            node.id = earlier[-1].name.rsplit("-", 1)[1]
+            node.resume = "allow"
 
 
 def save_model(module: Any, data: Any, model_dir: Path) -> None:
