@@ -32,6 +32,7 @@ def test_multirun_gives_each_job_its_own_dir_and_predict_reads_it(tmp_path: Path
             *TINY,
             "method=full,lora",
             "trainer.max_epochs=1",
+            "logger=wandb",
             f"hydra.sweep.dir={tmp_path}",
         ],
         cwd=tmp_path,
@@ -43,6 +44,16 @@ def test_multirun_gives_each_job_its_own_dir_and_predict_reads_it(tmp_path: Path
         assert "test/acc" in json.loads((job / "metrics.json").read_text())
         targets.add((job / "config.yaml").read_text().split("_target_: ftexp.methods.")[1][:4])
     assert targets == {"full", "lora"}
+    from ftexp.wandb_offline import read_offline_run
+
+    run_ids = []
+    for job in jobs:  # one W&B run per job, each with its own config and summary
+        (run_file,) = job.glob("wandb/offline-run-*/run-*.wandb")
+        offline = read_offline_run(run_file)
+        assert offline.config["method"]["_target_"].startswith("ftexp.methods.")
+        assert "test/acc" in offline.summary
+        run_ids.append(offline.run_id)
+    assert len(set(run_ids)) == 2
     out = run(["-m", "ftexp.predict", str(jobs[1]), "superb and charming", "awful"], cwd=tmp_path)
     lines = out.stdout.strip().splitlines()
     assert len(lines) == 2

@@ -28,7 +28,7 @@ def test_each_rank_takes_its_own_share_of_the_length_grouped_batches(monkeypatch
 
 
 def test_ddp_on_two_cpu_processes_writes_one_run(tmp_path: Path) -> None:
-    env = {**os.environ, "FTEXP_OUTPUTS": str(tmp_path / "outputs")}
+    env = {**os.environ, "FTEXP_OUTPUTS": str(tmp_path / "outputs"), "WANDB_MODE": "offline"}
     done = subprocess.run(
         [
             sys.executable,
@@ -40,6 +40,7 @@ def test_ddp_on_two_cpu_processes_writes_one_run(tmp_path: Path) -> None:
             "trainer.devices=2",
             "trainer.max_epochs=1",
             "method=lora",
+            "logger=wandb",
         ],
         capture_output=True,
         text=True,
@@ -56,3 +57,6 @@ def test_ddp_on_two_cpu_processes_writes_one_run(tmp_path: Path) -> None:
     assert metrics["trainer/global_step"] == 3
     assert 0 <= metrics["test/acc"] <= 1
     assert (runs[0] / "model" / "adapter_model.safetensors").is_file()
+    assert (
+        len(list((runs[0] / "wandb").glob("offline-run-*"))) == 1
+    )  # one W&B run, not one per rank
