@@ -58,7 +58,12 @@ PARTNERS = {
         "data.text_column=text",
     ],
 }
-CUDA_ONLY = {("speed", "fast")}
+CUDA_ONLY = {
+    ("speed", "fast"),
+    ("trainer", "deepspeed_zero2"),
+    ("trainer", "deepspeed_zero3"),
+    ("trainer", "deepspeed_zero3_offload"),
+}
 
 
 def test_configs_ship_inside_the_package() -> None:

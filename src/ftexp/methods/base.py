@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from torch import nn
 
@@ -29,6 +29,8 @@ class Method:
     task: str = field(default="SEQ_CLS", init=False, repr=False)
     # True when ``reference`` can give the untrained model without a copy (PEFT adapters)
     reference_by_disabling = False
+    # strategy name -> why this method cannot run under it (checked at config time)
+    incompatible_strategies: ClassVar[dict[str, str]] = {}
 
     def problems(self) -> list[str]:
         """List config problems, each naming the key and the fix (empty when valid)."""

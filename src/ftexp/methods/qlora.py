@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -27,6 +27,11 @@ class QLoRA(LoRA):
             unquantised (and trainable), so ``classifier`` is always needed here; decoders keep
             ``lm_head``.
     """
+
+    incompatible_strategies: ClassVar[dict[str, str]] = {
+        "deepspeed_stage_3": "ZeRO-3 partitions parameters, and the packed uint8 4/8-bit weights "
+        "bitsandbytes stores cannot be partitioned; use trainer=ddp, or method=lora with ZeRO-3",
+    }
 
     bits: int = 4
     quant_type: str = "nf4"

@@ -11,6 +11,7 @@ from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from ftexp.errors import ConfigError
+from ftexp.utils.compat import strategy_problems
 
 HYDRA_KEYS = {"_target_", "_partial_", "_convert_", "_recursive_", "_args_"}
 # instantiated (cheap) and asked for problems()
@@ -87,6 +88,8 @@ def check_and_build(cfg: DictConfig) -> dict[str, Any]:
             continue
         issues += built[key].problems()
     issues += _objective_problems(cfg, built)
+    if "method" in built:
+        issues += strategy_problems(cfg, built["method"])
     issues += _run_problems(cfg)
     if issues:
         raise ConfigError(issues)

@@ -8,7 +8,14 @@ from torch import nn
 
 
 def logical_numel(param: nn.Parameter) -> int:
-    """Number of weights a parameter stands for (bitsandbytes 4-bit packs two per element)."""
+    """Number of weights a parameter stands for.
+
+    bitsandbytes 4-bit packs two weights per element; DeepSpeed ZeRO-3 leaves an empty local
+    tensor and records the full size in ``ds_numel``.
+    """
+    ds_numel = getattr(param, "ds_numel", None)
+    if isinstance(ds_numel, int):
+        return ds_numel
     quant_state = getattr(param, "quant_state", None)
     shape = getattr(quant_state, "shape", None)
     return math.prod(shape) if shape is not None else param.numel()
@@ -24,7 +31,7 @@ def count_parameters(model: nn.Module) -> tuple[int, int]:
         seen.add(id(param))
         total += logical_numel(param)
         if param.requires_grad:
-            trainable += param.numel()
+            trainable += logical_numel(param)
     return trainable, total
 
 

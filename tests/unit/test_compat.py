@@ -1,0 +1,44 @@
+"""Method x strategy x device combinations that cannot work are refused at config time."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ftexp.errors import ConfigError
+from ftexp.utils.compat import strategy_name
+from ftexp.utils.config_check import check_and_build
+from tests.conftest import TINY, compose_cfg
+
+
+@pytest.mark.parametrize(
+    ("trainer", "name"),
+    [
+        ("default", "auto"),
+        ("ddp", "ddp"),
+        ("deepspeed_zero2", "deepspeed_stage_2"),
+        ("deepspeed_zero3", "deepspeed_stage_3"),
+        ("deepspeed_zero3_offload", "deepspeed_stage_3"),
+    ],
+)
+def test_strategy_names(trainer: str, name: str) -> None:
+    assert strategy_name(compose_cfg([f"trainer={trainer}"]).trainer) == name
+
+
+def test_qlora_with_zero3_is_refused_with_the_way_out() -> None:
+    cfg = compose_cfg([*TINY, "method=qlora", "trainer=deepspeed_zero3"])
+    with pytest.raises(ConfigError, match=r"QLoRA with trainer strategy deepspeed_stage_3.*ddp"):
+        check_and_build(cfg)
+
+
+@pytest.mark.skipif(
+    torch.cuda.is_available(), reason="the CPU refusal needs a machine without CUDA"
+)
+def test_deepspeed_on_a_cpu_machine_is_refused() -> None:
+    cfg = compose_cfg([*TINY, "method=lora", "trainer=deepspeed_zero2"])
+    with pytest.raises(ConfigError, match="needs CUDA GPUs"):
+        check_and_build(cfg)
+
+
+def test_lora_with_ddp_on_cpu_is_fine() -> None:
+    check_and_build(compose_cfg([*TINY, "method=lora", "trainer=ddp", "trainer.accelerator=cpu"]))
