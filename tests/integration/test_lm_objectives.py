@@ -254,3 +254,20 @@ def test_init_from_an_adapter_run_is_refused_at_config_time(tmp_path: Path) -> N
     (tmp_path / "model" / "adapter_config.json").write_text("{}")
     with pytest.raises(ConfigError, match="method=full"):
         check_and_build(compose_cfg([*TINY, f"model.init_from={tmp_path}"]))
+
+
+def test_mlm_loss_decreases_on_a_fixed_batch(tmp_path: Path) -> None:
+    text = [
+        "objective=mlm",
+        "model=tiny_bert",
+        "data=domain_text",
+        "data.artifact=null",
+        f"data.path={TINY_CSV}",
+        "data.text_column=text",
+        "method=full",
+    ]
+    module, data = build(tmp_path, text)
+    batch = next(iter(data.val_dataloader()))  # fixed masks
+    assert (batch["labels"] != -100).any()
+    losses = fit_steps(module, batch, module)
+    assert losses[-1] < losses[0], losses
