@@ -14,6 +14,7 @@ import yaml
 from torch.utils.data import DataLoader
 from transformers import PreTrainedTokenizerBase
 
+from ftexp.data.resumable import ResumableLoader
 from ftexp.data.sources import column_problems, load_rows, split_files
 from ftexp.errors import DataError
 
@@ -237,11 +238,12 @@ class ChatDataModule(L.LightningDataModule):
     def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader[Any]:
         assert self.tokenizer is not None
         pad = self.tokenizer.pad_token_id
-        return DataLoader(
+        loader = ResumableLoader if shuffle else DataLoader  # training batches: resumable
+        return loader(
             self.encoded[split],  # type: ignore[arg-type]
             batch_size=batch_size,
             shuffle=shuffle,
-            generator=torch.Generator().manual_seed(self.split_seed) if shuffle else None,
+            generator=torch.Generator().manual_seed(self.split_seed),  # never the global RNG
             collate_fn=ChatCollator(pad if pad is not None else 0, self.packing),
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,

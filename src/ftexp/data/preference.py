@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader
 from transformers import PreTrainedTokenizerBase
 
 from ftexp.data.chat import IGNORE, encode_pair
+from ftexp.data.resumable import ResumableLoader
 from ftexp.data.sources import column_problems, load_rows, split_files
 from ftexp.errors import DataError
 
@@ -157,11 +158,12 @@ class PreferenceDataModule(L.LightningDataModule):
     def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader[Any]:
         assert self.tokenizer is not None
         pad = self.tokenizer.pad_token_id
-        return DataLoader(
+        loader = ResumableLoader if shuffle else DataLoader  # training batches: resumable
+        return loader(
             self.encoded[split],  # type: ignore[arg-type]
             batch_size=batch_size,
             shuffle=shuffle,
-            generator=torch.Generator().manual_seed(self.split_seed) if shuffle else None,
+            generator=torch.Generator().manual_seed(self.split_seed),  # never the global RNG
             collate_fn=PairCollator(pad if pad is not None else 0),
             num_workers=self.num_workers,
         )

@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader
 from transformers import PreTrainedTokenizerBase
 
 from ftexp.data.chat import token_ids
+from ftexp.data.resumable import ResumableLoader
 from ftexp.data.sources import column_problems, load_rows, split_files
 from ftexp.errors import DataError
 
@@ -82,11 +83,12 @@ class PromptDataModule(L.LightningDataModule):
 
     def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader[Any]:
         assert self.tokenizer is not None
-        return DataLoader(
+        loader = ResumableLoader if shuffle else DataLoader  # training batches: resumable
+        return loader(
             self.splits[split],  # type: ignore[arg-type]
             batch_size=batch_size,
             shuffle=shuffle,
-            generator=torch.Generator().manual_seed(self.split_seed) if shuffle else None,
+            generator=torch.Generator().manual_seed(self.split_seed),  # never the global RNG
             collate_fn=PromptCollator(self.tokenizer),
         )
 

@@ -9,6 +9,8 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 from transformers import PreTrainedTokenizerBase
 
+from ftexp.data.resumable import ResumableLoader
+
 
 class SyntheticTokensDataModule(L.LightningDataModule):
     """Uniform random token ids; every position is a target.
@@ -62,11 +64,12 @@ class SyntheticTokensDataModule(L.LightningDataModule):
             self.load()
 
     def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader[Any]:
-        return DataLoader(
+        loader = ResumableLoader if shuffle else DataLoader  # training batches: resumable
+        return loader(
             self.splits[split],
             batch_size=batch_size,
             shuffle=shuffle,
-            generator=torch.Generator().manual_seed(self.seed) if shuffle else None,
+            generator=torch.Generator().manual_seed(self.seed),  # never the global RNG
             collate_fn=_as_lm_batch,
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,

@@ -11,6 +11,7 @@ import torch
 from torch.utils.data import DataLoader
 from transformers import PreTrainedTokenizerBase
 
+from ftexp.data.resumable import ResumableLoader
 from ftexp.data.sources import column_problems, load_rows, split_files
 from ftexp.errors import DataError
 
@@ -147,11 +148,12 @@ class TextDataModule(L.LightningDataModule):
         collate = MaskingCollator(
             self.tokenizer, self.mlm_probability, None if train else self.split_seed
         )
-        return DataLoader(
+        loader = ResumableLoader if train else DataLoader  # training batches: resumable
+        return loader(
             self.encoded[split],  # type: ignore[arg-type]
             batch_size=batch_size,
             shuffle=train,
-            generator=torch.Generator().manual_seed(self.split_seed) if train else None,
+            generator=torch.Generator().manual_seed(self.split_seed),  # never the global RNG
             collate_fn=collate,
             num_workers=self.num_workers,
         )
