@@ -14,7 +14,7 @@ import yaml
 from torch.utils.data import DataLoader
 from transformers import PreTrainedTokenizerBase
 
-from ftexp.data.resumable import ResumableLoader
+from ftexp.data.resumable import SplitLoaders, split_loader
 from ftexp.data.sources import column_problems, load_rows, split_files
 from ftexp.errors import DataError
 
@@ -129,7 +129,7 @@ class ChatCollator:
         return out
 
 
-class ChatDataModule(L.LightningDataModule):
+class ChatDataModule(SplitLoaders, L.LightningDataModule):
     """Instruction/response pairs from chatterbot YAML, or csv/jsonl columns, for SFT.
 
     Deduplicated, shuffled with ``split_seed`` and split like the classification data; each
@@ -235,28 +235,16 @@ class ChatDataModule(L.LightningDataModule):
             ]
             self.encoded[name] = pack(examples, self.max_length) if self.packing else examples
 
-    def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader[Any]:
+    def _loader(self, split: str, batch_size: int, train: bool) -> DataLoader[Any]:
         assert self.tokenizer is not None
         pad = self.tokenizer.pad_token_id
-        loader = ResumableLoader if shuffle else DataLoader  # training batches: resumable
-        return loader(
-            self.encoded[split],  # type: ignore[arg-type]
+        return split_loader(
+            self.encoded[split],
+            train=train,
+            seed=self.split_seed,
             batch_size=batch_size,
-            shuffle=shuffle,
-            generator=torch.Generator().manual_seed(self.split_seed),  # never the global RNG
+            shuffle=train,
             collate_fn=ChatCollator(pad if pad is not None else 0, self.packing),
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
         )
-
-    def train_dataloader(self) -> DataLoader[Any]:
-        """Shuffled training batches (packed rows when ``packing``)."""
-        return self._loader("train", self.batch_size, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader[Any]:
-        """Validation batches."""
-        return self._loader("val", self.eval_batch_size, shuffle=False)
-
-    def test_dataloader(self) -> DataLoader[Any]:
-        """Test batches."""
-        return self._loader("test", self.eval_batch_size, shuffle=False)

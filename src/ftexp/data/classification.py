@@ -13,7 +13,7 @@ from transformers import PreTrainedTokenizerBase
 
 from ftexp.data.collate import PaddingCollator
 from ftexp.data.readers import Row
-from ftexp.data.resumable import ResumableLoader
+from ftexp.data.resumable import split_loader
 from ftexp.data.sampling import LengthGroupedBatchSampler
 from ftexp.data.sources import (
     SPLITS,
@@ -196,14 +196,13 @@ class ClassificationDataModule(L.LightningDataModule):
         return {k: splits[k] for k in SPLITS}
 
     def _loader(
-        self, data: list[dict[str, Any]], resumable: bool = False, **batching: Any
+        self, data: list[dict[str, Any]], train: bool = False, **batching: Any
     ) -> DataLoader[Any]:
         assert self.tokenizer is not None
-        batching.setdefault("generator", torch.Generator().manual_seed(self.split_seed))
-        # an own generator: creating iterators never draws from the global RNG (dropout's)
-        loader = ResumableLoader if resumable else DataLoader
-        return loader(
-            data,  # type: ignore[arg-type]
+        return split_loader(
+            data,
+            train=train,
+            seed=self.split_seed,
             collate_fn=PaddingCollator(self.tokenizer.pad_token_id or 0),
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
@@ -217,11 +216,11 @@ class ClassificationDataModule(L.LightningDataModule):
         if self.group_by_length:
             lengths = [len(x["input_ids"]) for x in data]
             grouped = LengthGroupedBatchSampler(lengths, self.batch_size, self.split_seed)
-            return self._loader(data, resumable=True, batch_sampler=grouped)
+            return self._loader(data, train=True, batch_sampler=grouped)
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             shard = DistributedSampler(data, seed=self.split_seed)  # type: ignore[var-annotated,arg-type]
-            return self._loader(data, resumable=True, batch_size=self.batch_size, sampler=shard)
-        return self._loader(data, resumable=True, batch_size=self.batch_size, shuffle=True)
+            return self._loader(data, train=True, batch_size=self.batch_size, sampler=shard)
+        return self._loader(data, train=True, batch_size=self.batch_size, shuffle=True)
 
     def _eval_loader(self, split: str) -> DataLoader[Any]:
         # evaluation order does not matter: sort by length to cut padding

@@ -17,14 +17,14 @@ from torch.utils.data import DataLoader
 from transformers import PreTrainedTokenizerBase
 
 from ftexp.data.chat import IGNORE, encode_pair
-from ftexp.data.resumable import ResumableLoader
+from ftexp.data.resumable import SplitLoaders, split_loader
 from ftexp.data.sources import column_problems, load_rows, split_files
 from ftexp.errors import DataError
 
 Triple = tuple[str, str, str]
 
 
-class PreferenceDataModule(L.LightningDataModule):
+class PreferenceDataModule(SplitLoaders, L.LightningDataModule):
     """Pairs of responses to one prompt, the first preferred; batches hold both, padded alike.
 
     Batch keys: ``{chosen,rejected}_{input_ids,attention_mask,labels}``; labels are -100 on the
@@ -155,30 +155,18 @@ class PreferenceDataModule(L.LightningDataModule):
         labels = [i if t == 1 else IGNORE for i, t in zip(enc["input_ids"], types, strict=True)]
         return {"input_ids": list(enc["input_ids"]), "labels": labels}
 
-    def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader[Any]:
+    def _loader(self, split: str, batch_size: int, train: bool) -> DataLoader[Any]:
         assert self.tokenizer is not None
         pad = self.tokenizer.pad_token_id
-        loader = ResumableLoader if shuffle else DataLoader  # training batches: resumable
-        return loader(
-            self.encoded[split],  # type: ignore[arg-type]
+        return split_loader(
+            self.encoded[split],
+            train=train,
+            seed=self.split_seed,
             batch_size=batch_size,
-            shuffle=shuffle,
-            generator=torch.Generator().manual_seed(self.split_seed),  # never the global RNG
+            shuffle=train,
             collate_fn=PairCollator(pad if pad is not None else 0),
             num_workers=self.num_workers,
         )
-
-    def train_dataloader(self) -> DataLoader[Any]:
-        """Shuffled training pairs."""
-        return self._loader("train", self.batch_size, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader[Any]:
-        """Validation pairs."""
-        return self._loader("val", self.eval_batch_size, shuffle=False)
-
-    def test_dataloader(self) -> DataLoader[Any]:
-        """Test pairs."""
-        return self._loader("test", self.eval_batch_size, shuffle=False)
 
 
 class PairCollator:

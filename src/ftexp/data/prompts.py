@@ -12,12 +12,12 @@ from torch.utils.data import DataLoader
 from transformers import PreTrainedTokenizerBase
 
 from ftexp.data.chat import token_ids
-from ftexp.data.resumable import ResumableLoader
+from ftexp.data.resumable import SplitLoaders, split_loader
 from ftexp.data.sources import column_problems, load_rows, split_files
 from ftexp.errors import DataError
 
 
-class PromptDataModule(L.LightningDataModule):
+class PromptDataModule(SplitLoaders, L.LightningDataModule):
     """User prompts rendered with the chat template, left-padded for generation.
 
     Prompts come from ``template`` filled with the values of ``column`` of a file or artifact
@@ -81,28 +81,16 @@ class PromptDataModule(L.LightningDataModule):
         """Read the prompts (tokenised per batch)."""
         self.load()
 
-    def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader[Any]:
+    def _loader(self, split: str, batch_size: int, train: bool) -> DataLoader[Any]:
         assert self.tokenizer is not None
-        loader = ResumableLoader if shuffle else DataLoader  # training batches: resumable
-        return loader(
-            self.splits[split],  # type: ignore[arg-type]
+        return split_loader(
+            self.splits[split],
+            train=train,
+            seed=self.split_seed,
             batch_size=batch_size,
-            shuffle=shuffle,
-            generator=torch.Generator().manual_seed(self.split_seed),  # never the global RNG
+            shuffle=train,
             collate_fn=PromptCollator(self.tokenizer),
         )
-
-    def train_dataloader(self) -> DataLoader[Any]:
-        """Shuffled prompt batches."""
-        return self._loader("train", self.batch_size, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader[Any]:
-        """Validation prompts."""
-        return self._loader("val", self.eval_batch_size, shuffle=False)
-
-    def test_dataloader(self) -> DataLoader[Any]:
-        """Test prompts (the validation prompts)."""
-        return self._loader("test", self.eval_batch_size, shuffle=False)
 
 
 class PromptCollator:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import torch
 from torch.utils.data import DataLoader
 
 
@@ -42,3 +43,35 @@ class ResumableLoader(DataLoader):  # type: ignore[type-arg]
     def load_state_dict(self, state: dict[str, int]) -> None:
         """Skip the batches an interrupted run already trained on."""
         self._skip = int(state.get("served", 0))
+
+
+def split_loader(data: Any, *, train: bool, seed: int, **kwargs: Any) -> DataLoader:  # type: ignore[type-arg]
+    """Build a data module's loader: resumable for training, always with its own generator.
+
+    The own generator means creating an iterator never draws from the global random stream
+    (dropout's), which exact resume depends on.
+    """
+    loader = ResumableLoader if train else DataLoader
+    return loader(data, generator=torch.Generator().manual_seed(seed), **kwargs)
+
+
+class SplitLoaders:
+    """``train/val/test_dataloader`` of a data module that builds them with ``_loader``."""
+
+    batch_size: int
+    eval_batch_size: int
+
+    def _loader(self, split: str, batch_size: int, train: bool) -> DataLoader:  # type: ignore[type-arg]
+        raise NotImplementedError
+
+    def train_dataloader(self) -> DataLoader:  # type: ignore[type-arg]
+        """Shuffled (and resumable) training batches."""
+        return self._loader("train", self.batch_size, train=True)
+
+    def val_dataloader(self) -> DataLoader:  # type: ignore[type-arg]
+        """Validation batches."""
+        return self._loader("val", self.eval_batch_size, train=False)
+
+    def test_dataloader(self) -> DataLoader:  # type: ignore[type-arg]
+        """Test batches."""
+        return self._loader("test", self.eval_batch_size, train=False)

@@ -9,10 +9,10 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 from transformers import PreTrainedTokenizerBase
 
-from ftexp.data.resumable import ResumableLoader
+from ftexp.data.resumable import SplitLoaders, split_loader
 
 
-class SyntheticTokensDataModule(L.LightningDataModule):
+class SyntheticTokensDataModule(SplitLoaders, L.LightningDataModule):
     """Uniform random token ids; every position is a target.
 
     Loss cannot fall below ``log(vocab_size)`` on such data, so use it for speed and memory,
@@ -63,29 +63,17 @@ class SyntheticTokensDataModule(L.LightningDataModule):
         if not self.splits:
             self.load()
 
-    def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader[Any]:
-        loader = ResumableLoader if shuffle else DataLoader  # training batches: resumable
-        return loader(
+    def _loader(self, split: str, batch_size: int, train: bool) -> DataLoader[Any]:
+        return split_loader(
             self.splits[split],
+            train=train,
+            seed=self.seed,
             batch_size=batch_size,
-            shuffle=shuffle,
-            generator=torch.Generator().manual_seed(self.seed),  # never the global RNG
+            shuffle=train,
             collate_fn=_as_lm_batch,
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
         )
-
-    def train_dataloader(self) -> DataLoader[Any]:
-        """Shuffled training batches."""
-        return self._loader("train", self.batch_size, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader[Any]:
-        """Validation batches."""
-        return self._loader("val", self.eval_batch_size, shuffle=False)
-
-    def test_dataloader(self) -> DataLoader[Any]:
-        """Test batches."""
-        return self._loader("test", self.eval_batch_size, shuffle=False)
 
 
 def _as_lm_batch(rows: list[tuple[torch.Tensor]]) -> dict[str, torch.Tensor]:

@@ -11,7 +11,7 @@ import torch
 from torch.utils.data import DataLoader
 from transformers import PreTrainedTokenizerBase
 
-from ftexp.data.resumable import ResumableLoader
+from ftexp.data.resumable import SplitLoaders, split_loader
 from ftexp.data.sources import column_problems, load_rows, split_files
 from ftexp.errors import DataError
 
@@ -71,7 +71,7 @@ class MaskingCollator:
         return {"input_ids": inputs, "attention_mask": mask, "labels": labels}
 
 
-class TextDataModule(L.LightningDataModule):
+class TextDataModule(SplitLoaders, L.LightningDataModule):
     """Unlabelled in-domain text (one column of a file or artifact) for masked-LM training."""
 
     def __init__(
@@ -148,24 +148,12 @@ class TextDataModule(L.LightningDataModule):
         collate = MaskingCollator(
             self.tokenizer, self.mlm_probability, None if train else self.split_seed
         )
-        loader = ResumableLoader if train else DataLoader  # training batches: resumable
-        return loader(
-            self.encoded[split],  # type: ignore[arg-type]
+        return split_loader(
+            self.encoded[split],
+            train=train,
+            seed=self.split_seed,
             batch_size=batch_size,
             shuffle=train,
-            generator=torch.Generator().manual_seed(self.split_seed),  # never the global RNG
             collate_fn=collate,
             num_workers=self.num_workers,
         )
-
-    def train_dataloader(self) -> DataLoader[Any]:
-        """Shuffled, freshly masked training batches."""
-        return self._loader("train", self.batch_size, train=True)
-
-    def val_dataloader(self) -> DataLoader[Any]:
-        """Validation batches with fixed masks."""
-        return self._loader("val", self.eval_batch_size, train=False)
-
-    def test_dataloader(self) -> DataLoader[Any]:
-        """The validation texts again (held-out text for MLM needs no third split)."""
-        return self._loader("test", self.eval_batch_size, train=False)

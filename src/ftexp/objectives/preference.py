@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -11,6 +9,7 @@ from torch import nn
 from ftexp.methods.base import Method
 from ftexp.models.base import ModelSpec
 from ftexp.objectives.base import FinetuneModule
+from ftexp.objectives.reference import ReferencePolicyModule
 from ftexp.optim import AdamWConfig
 from ftexp.speed import SpeedConfig
 
@@ -95,17 +94,13 @@ def dpo_loss(
     return loss, chosen.detach(), rejected.detach()
 
 
-class DPOModule(FinetuneModule):
+class DPOModule(ReferencePolicyModule):
     """Direct preference optimisation of a causal LM against a frozen reference.
 
-    The reference is the same network with the method switched off when the method can do
-    that (PEFT: adapters disabled, no extra memory); otherwise a frozen copy of the base.
-    Logs ``{stage}/loss``, ``{stage}/reward_acc``, ``{stage}/reward_margin`` and the chosen and
-    rejected implicit rewards.
+    The reference: see ``ReferencePolicyModule``. Logs ``{stage}/loss``,
+    ``{stage}/reward_acc``, ``{stage}/reward_margin`` and the chosen and rejected implicit
+    rewards.
     """
-
-    loader = "load_causal_lm"
-    peft_task = "CAUSAL_LM"
 
     def __init__(
         self,
@@ -118,14 +113,6 @@ class DPOModule(FinetuneModule):
     ) -> None:
         super().__init__(model, method, optim, speed)
         self.beta, self.label_smoothing = beta, label_smoothing
-        self.reference_model: nn.Module | None = None
-
-    def build_backbone(self) -> nn.Module:
-        """Load the LM; keep a frozen copy as reference if the method cannot switch off."""
-        backbone = self.spec.load_causal_lm(**self.load_kwargs())  # type: ignore[attr-defined]
-        if not self.method.reference_by_disabling:
-            self.reference_model = copy.deepcopy(backbone).eval().requires_grad_(False)
-        return backbone
 
     def logps(self, model: nn.Module, both: dict[str, torch.Tensor]) -> torch.Tensor:
         """Response log-probabilities under ``model``."""
@@ -136,12 +123,8 @@ class DPOModule(FinetuneModule):
 
     def reference_logps(self, both: dict[str, torch.Tensor]) -> torch.Tensor:
         """Response log-probabilities under the reference (no gradients)."""
-        assert self.model is not None
-        with torch.no_grad():
-            if self.reference_model is not None:
-                return self.logps(self.reference_model, both)
-            with self.method.reference(self.model) as reference:
-                return self.logps(reference, both)
+        with self.reference() as reference:
+            return self.logps(reference, both)
 
     def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
         assert self.model is not None

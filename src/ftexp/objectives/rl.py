@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -10,12 +9,11 @@ from typing import Any
 import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
-from torch import nn
 
 from ftexp.generate import stop_token_ids
 from ftexp.methods.base import Method
 from ftexp.models.base import ModelSpec
-from ftexp.objectives.base import FinetuneModule
+from ftexp.objectives.reference import ReferencePolicyModule
 from ftexp.optim import AdamWConfig
 from ftexp.speed import SpeedConfig
 
@@ -79,19 +77,16 @@ def group_advantages(rewards: torch.Tensor, group_size: int) -> torch.Tensor:
     return ((grouped - mean) / (std + 1e-4)).view(-1)
 
 
-class GRPOModule(FinetuneModule):
+class GRPOModule(ReferencePolicyModule):
     """GRPO (Shao et al. 2024, arXiv:2402.03300), one policy update per batch of samples.
 
     Per prompt, ``group_size`` responses are sampled and scored by ``reward``; advantages are the
     rewards standardised within the group. The loss per response token is
     ``-A * log π(token)`` plus ``kl_beta`` times the k3 estimate of ``KL(π || π_ref)``, averaged per
-    response, then over responses. The reference is the base with adapters disabled (PEFT) or a
-    frozen copy. Logs ``train/reward``, ``train/kl``, ``val/reward`` (greedy) and writes sample
+    response, then over responses (reference: see ``ReferencePolicyModule``). Logs
+    ``train/reward``, ``train/kl``, ``val/reward`` (greedy) and writes sample
     generations to ``<run>/samples.jsonl``.
     """
-
-    loader = "load_causal_lm"
-    peft_task = "CAUSAL_LM"
 
     def __init__(
         self,
@@ -110,7 +105,6 @@ class GRPOModule(FinetuneModule):
         self.reward_fn = instantiate(reward, _convert_="all")
         self.group_size, self.max_new_tokens = group_size, max_new_tokens
         self.temperature, self.kl_beta, self.samples_every = temperature, kl_beta, samples_every
-        self.reference_model: nn.Module | None = None
         self.tokenizer: Any = None
 
     @classmethod
@@ -127,13 +121,6 @@ class GRPOModule(FinetuneModule):
             issues.append("objective.group_size must be >= 2 (advantages compare within a group)")
         return issues
 
-    def build_backbone(self) -> nn.Module:
-        """Load the LM; keep a frozen copy as reference if the method cannot switch off."""
-        backbone = self.spec.load_causal_lm(**self.load_kwargs())  # type: ignore[attr-defined]
-        if not self.method.reference_by_disabling:
-            self.reference_model = copy.deepcopy(backbone).eval().requires_grad_(False)
-        return backbone
-
     def on_fit_start(self) -> None:
         """Take the tokenizer from the data (generation and rewards need text)."""
         super().on_fit_start()
@@ -144,12 +131,8 @@ class GRPOModule(FinetuneModule):
         self.tokenizer = self.trainer.datamodule.tokenizer
 
     def _reference_logps(self, sequences: torch.Tensor, mask: torch.Tensor, start: int) -> Any:
-        assert self.model is not None
-        with torch.no_grad():
-            if self.reference_model is not None:
-                return token_logps(self.reference_model, sequences, mask, start)
-            with self.method.reference(self.model) as reference:
-                return token_logps(reference, sequences, mask, start)
+        with self.reference() as reference:
+            return token_logps(reference, sequences, mask, start)
 
     def _texts(self, sequences: torch.Tensor, start: int, response_mask: torch.Tensor) -> list[str]:
         return [
