@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 TORCH ?= torch==2.13.0   # CPU wheel; for CUDA pass e.g. TORCH="torch==2.13.0 --index-url <cuda index>"
 export FTEXP_CACHE ?= $(HOME)/.cache/ftexp
 
-.PHONY: help install run smoke test test-all lint type fmt compare bench bench-gpu clean
+.PHONY: help install run smoke test test-all lint type fmt compare bench bench-gpu slurm-up slurm-down clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "%-10s %s\n",$$1,$$2}'
@@ -29,6 +29,12 @@ test: install  ## fast test suite (tiny models + one real MiniLM run), ~10 min o
 
 test-all: install  ## also the slow tests (full default run, accuracy bar)
 	$(PY) -m pytest -m "not gpu" $(ARGS)
+
+slurm-up:  ## start a single-node SLURM here (root; installs slurm-wlm, munge, MariaDB if missing)
+	bash tests/cluster/slurm_up.sh
+
+slurm-down:  ## stop the daemons slurm-up started
+	bash tests/cluster/slurm_down.sh
 
 lint: install  ## ruff check + format check
 	$(VENV)/bin/ruff check src tests bench && $(VENV)/bin/ruff format --check src tests bench

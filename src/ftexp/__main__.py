@@ -16,11 +16,13 @@ def main(cfg: DictConfig) -> float | None:
     """Train one configuration; return the optimised metric for Hydra sweepers."""
     from ftexp.callbacks.guards import NonFiniteLossError
     from ftexp.run import train  # heavy imports after Hydra has parsed the command line
+    from ftexp.utils.hydra_ddp import ddp_ready_multirun_job
 
     for name in ("lightning", "lightning.pytorch", "lightning.fabric"):  # Hydra prints them
         logging.getLogger(name).handlers.clear()
     try:
-        metrics = train(cfg)
+        with ddp_ready_multirun_job():
+            metrics = train(cfg)
     except ConfigError as err:
         print(err, file=sys.stderr)
         sys.exit(2)

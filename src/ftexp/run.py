@@ -15,6 +15,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from ftexp.cluster import requeued_checkpoint
 from ftexp.methods.base import save_labels
 from ftexp.utils.config_check import check_and_build, resolved
 from ftexp.utils.io import atomic_write_text
@@ -44,6 +45,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     out_dir = Path(cfg.paths.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out_dir / "config.yaml", resolved(cfg))
+    _resume_if_requeued(cfg, out_dir)
     L.seed_everything(cfg.seed, workers=True)
 
     spec, method, data = parts["model"], parts["method"], parts["data"]
@@ -72,8 +74,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
         ckpt = _best_checkpoint(trainer) if cfg.get("train") else cfg.get("ckpt_path")
         tested = trainer.test(module, datamodule=data, ckpt_path=ckpt, weights_only=False)
         metrics.update({k: float(v) for k, v in tested[0].items()})
-    if cfg.get("save_model") and trainer.is_global_zero:
-        save_model(module, data, out_dir / "model")
+    if cfg.get("save_model"):
+        exported = module.exportable_model()  # under FSDP2 a collective: every rank calls it
+        if exported is not None:
+            save_model(exported, module.method, data, out_dir / "model")
     if cfg.get("test"):
         metrics.update(_test_converted(module, trainer, data))
     metrics.update(_run_facts(module, trainer, started))
@@ -97,6 +101,17 @@ def _close_loggers(trainer: L.Trainer, metrics: dict[str, float]) -> None:
             run.finish()
 
 
+def _resume_if_requeued(cfg: DictConfig, out_dir: Path) -> None:
+    """A SLURM job that was requeued (preempted, timed out) resumes from its ``last.ckpt``."""
+    if cfg.get("ckpt_path"):
+        return
+    checkpoint = requeued_checkpoint(out_dir)
+    if checkpoint:
+        rank_zero_info(f"[ftexp] requeued SLURM job: resuming from {checkpoint}")
+        with open_dict(cfg):
+            cfg.ckpt_path = checkpoint
+
+
 def _continue_wandb_run(cfg: DictConfig, out_dir: Path) -> None:
     """A resumed run (``ckpt_path`` in its own run dir) logs into the W&B run it started."""
     node = (cfg.get("logger") or {}).get("wandb")
@@ -109,9 +124,9 @@ def _continue_wandb_run(cfg: DictConfig, out_dir: Path) -> None:
             node.resume = "allow"
 
 
-def save_model(module: Any, data: Any, model_dir: Path) -> None:
+def save_model(model: Any, method: Any, data: Any, model_dir: Path) -> None:
     """Save the fine-tuned model in HF/PEFT format with its tokenizer."""
-    module.method.save(module.model, model_dir)
+    method.save(model, model_dir)
     data.tokenizer.save_pretrained(model_dir)
     labels = data.objective_kwargs().get("labels")
     if labels is not None:

@@ -1,4 +1,4 @@
-"""Data-parallel training on CPU: 2 processes (gloo), launched as users launch it."""
+"""DDP and FSDP2 on CPU: 2 processes (gloo), launched as users launch them; multirun x DDP."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+import torch
 
 from ftexp.data.sampling import LengthGroupedBatchSampler
 from tests.conftest import TINY
@@ -60,3 +63,82 @@ def test_ddp_on_two_cpu_processes_writes_one_run(tmp_path: Path) -> None:
     assert (
         len(list((runs[0] / "wandb").glob("offline-run-*"))) == 1
     )  # one W&B run, not one per rank
+
+
+def test_hydra_multirun_of_ddp_jobs_runs_each_job_once_in_its_own_dir(tmp_path: Path) -> None:
+    env = {**os.environ, "FTEXP_OUTPUTS": str(tmp_path / "outputs")}
+    sweep = tmp_path / "sweep"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ftexp",
+            "-m",
+            f"hydra.sweep.dir={sweep}",
+            *TINY,
+            "trainer=ddp",
+            "trainer.accelerator=cpu",
+            "trainer.devices=2",
+            "trainer.max_epochs=1",
+            "method=lora",
+            "seed=1,2",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == ["0", "1"]
+    for job, seed in (("0", 1), ("1", 2)):
+        assert f"seed: {seed}\n" in (sweep / job / "config.yaml").read_text()
+        metrics = json.loads((sweep / job / "metrics.json").read_text())
+        assert metrics["trainer/global_step"] == 3  # sharded over 2 ranks, as in a single run
+        assert (sweep / job / "train_ddp_process_1.log").is_file()  # rank 1 ran in this job
+    assert not (tmp_path / "outputs").exists()  # no rank started a run or sweep of its own
+
+
+def run_two_ranks(run_dir: Path, trainer: str, method: str) -> dict[str, float]:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ftexp",
+            *TINY,
+            f"trainer={trainer}",
+            "trainer.accelerator=cpu",
+            "trainer.devices=2",
+            "trainer.max_epochs=2",
+            f"method={method}",
+            f"hydra.run.dir={run_dir}",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads((run_dir / "metrics.json").read_text())
+
+
+@pytest.mark.parametrize("method", ["full", "lora"])
+def test_fsdp2_on_two_cpu_processes_trains_like_ddp(tmp_path: Path, method: str) -> None:
+    from safetensors.torch import load_file
+
+    ddp = run_two_ranks(tmp_path / "ddp", "ddp", method)
+    fsdp = run_two_ranks(tmp_path / "fsdp", "fsdp", method)
+
+    assert "ModelParallelStrategy" in (tmp_path / "fsdp" / "config.yaml").read_text()
+    assert fsdp["trainer/global_step"] == ddp["trainer/global_step"] > 0
+    assert fsdp["params/trainable"] == ddp["params/trainable"]  # counted before sharding
+    # same data shards, same updates: sharding changes where weights live, not the maths
+    assert fsdp["test/loss"] == pytest.approx(ddp["test/loss"], abs=1e-4)
+    weights = "model.safetensors" if method == "full" else "adapter_model.safetensors"
+    saved_ddp = load_file(tmp_path / "ddp" / "model" / weights)
+    saved_fsdp = load_file(tmp_path / "fsdp" / "model" / weights)  # gathered, unsharded
+    assert saved_fsdp.keys() == saved_ddp.keys()
+    for name, tensor in saved_ddp.items():
+        torch.testing.assert_close(saved_fsdp[name], tensor, atol=1e-4, rtol=1e-4)

@@ -271,3 +271,24 @@ def test_mlm_loss_decreases_on_a_fixed_batch(tmp_path: Path) -> None:
     assert (batch["labels"] != -100).any()
     losses = fit_steps(module, batch, module)
     assert losses[-1] < losses[0], losses
+
+
+@pytest.mark.parametrize("method", ["full", "lora"])
+def test_mlm_loss_on_masked_rows_equals_the_full_vocabulary_loss(
+    tmp_path: Path, method: str
+) -> None:
+    text = [
+        "objective=mlm",
+        "model=tiny_bert",
+        "data=domain_text",
+        "data.artifact=null",
+        f"data.path={TINY_CSV}",
+        "data.text_column=text",
+        f"method={method}",
+    ]
+    module, data = build(tmp_path, text)
+    batch = next(iter(data.val_dataloader()))
+    module.eval()  # no dropout: both forwards see the same network
+    full_vocabulary = module.outputs(batch)  # the model's own loss over every position
+    assert full_vocabulary.logits.shape[:2] == batch["input_ids"].shape
+    torch.testing.assert_close(module(batch), full_vocabulary.loss)

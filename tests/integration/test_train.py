@@ -102,7 +102,7 @@ def test_reloaded_model_gives_the_same_logits(method: str, tmp_path: Path) -> No
     module.model.eval()
     with torch.no_grad():
         expected = module(batch)
-    save_model(module, data, tmp_path / "model")
+    save_model(module.model, module.method, data, tmp_path / "model")
     (tmp_path / "config.yaml").write_text(
         __import__("omegaconf").OmegaConf.to_yaml(cfg, resolve=True)
     )

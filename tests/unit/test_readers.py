@@ -64,6 +64,7 @@ def test_malformed_files_name_file_line_and_fix(
         read_rows(path)
     assert str(path) in str(err.value)
     assert problem in str(err.value)
+    assert "Fix: " in str(err.value)
     assert err.value.line == line
     if line is not None:
         assert f"line {line}" in str(err.value)

@@ -86,9 +86,16 @@ def _csv_rows(path: Path, text: str, delimiter: str) -> Iterator[Row]:
     try:
         header = next(reader)
     except csv.Error as err:
-        raise DataError(path, f"malformed header: {err}", line=1) from None
+        raise DataError(
+            path, f"malformed header: {err}", line=1, fix="the first line names the columns"
+        ) from None
     if len(set(header)) != len(header):
-        raise DataError(path, f"duplicate column names in header {header}", line=1)
+        raise DataError(
+            path,
+            f"duplicate column names in header {header}",
+            line=1,
+            fix="give every column its own name",
+        )
     start = reader.line_num + 1
     try:
         for fields in reader:
@@ -112,7 +119,9 @@ def _jsonl_rows(path: Path, text: str) -> Iterator[Row]:
         try:
             records = json.loads(text)
         except json.JSONDecodeError as err:
-            raise DataError(path, f"invalid JSON: {err.msg}", line=err.lineno) from None
+            raise DataError(
+                path, f"invalid JSON: {err.msg}", line=err.lineno, fix="validate it with `jq .`"
+            ) from None
         for i, record in enumerate(records, start=1):
             yield i, _as_record(path, record, i)
         return
@@ -130,7 +139,12 @@ def _jsonl_rows(path: Path, text: str) -> Iterator[Row]:
 
 def _as_record(path: Path, record: Any, line: int) -> dict[str, Any]:
     if not isinstance(record, dict):
-        raise DataError(path, f"expected a JSON object, got {type(record).__name__}", line=line)
+        raise DataError(
+            path,
+            f"expected a JSON object, got {type(record).__name__}",
+            line=line,
+            fix='one object per record, e.g. {"text": "...", "label": "..."}',
+        )
     return record
 
 

@@ -15,6 +15,7 @@ from ftexp.methods.base import Method
 from ftexp.models.base import ModelSpec
 from ftexp.optim import AdamWConfig
 from ftexp.speed import SpeedConfig
+from ftexp.utils.fsdp import full_state_dict, fully_shard_blocks
 from ftexp.utils.params import count_parameters, describe_parameters
 
 
@@ -77,8 +78,32 @@ class FinetuneModule(L.LightningModule):
         # from_pretrained returns eval mode; fine-tuning wants dropout on, as HF Trainer has it
         self.model = self.speed.finalize(self.method.apply(backbone).train())
         trainable, total = count_parameters(self.model)
+        if self.sharded:  # trainer=fsdp: counted above, before the weights are split
+            fully_shard_blocks(self.model, self.device_mesh["data_parallel"])
         self.param_counts = {"params/trainable": trainable, "params/total": total}
         rank_zero_info(f"[ftexp] {type(self.method).__name__}: {describe_parameters(self.model)}")
+
+    @property
+    def sharded(self) -> bool:
+        """Whether the weights are split across ranks (FSDP2 through ``trainer=fsdp``)."""
+        return self._device_mesh is not None
+
+    def exportable_model(self) -> nn.Module | None:
+        """The trained model as one ordinary module, for saving; None on ranks other than 0.
+
+        Under FSDP2 every rank must call it: the shards are gathered into rank 0's fresh,
+        unsharded copy of the same model (backbone + method).
+        """
+        assert self.model is not None
+        if not self.sharded:
+            return self.model if self.trainer.is_global_zero else None
+        state = full_state_dict(self.model)
+        if not self.trainer.is_global_zero:
+            return None
+        backbone = self.speed.prepare_backbone(self.build_backbone())
+        model = self.method.apply(backbone)
+        model.load_state_dict(state)
+        return model
 
     def configure_optimizers(self) -> Any:
         """AdamW over trainable parameters with a per-step warmup/decay schedule."""

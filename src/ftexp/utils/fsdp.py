@@ -1,0 +1,47 @@
+"""FSDP2 (``torch.distributed.fsdp.fully_shard``) for ``trainer=fsdp``: shard, then gather back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lightning.pytorch.utilities import rank_zero_warn
+from torch import nn
+
+
+def block_class_names(model: nn.Module) -> set[str]:
+    """Names of the repeated blocks Hugging Face models declare (``_no_split_modules``)."""
+    names: set[str] = set()
+    for module in model.modules():
+        names.update(getattr(module, "_no_split_modules", None) or ())
+    return names
+
+
+def fully_shard_blocks(model: nn.Module, mesh: Any) -> None:
+    """Shard each transformer block as one FSDP2 unit, then the rest of the model as the root.
+
+    Per-block units bound peak memory to one gathered block at a time. Frozen and trainable
+    parameters may share a unit (FSDP2 shards per parameter), so LoRA and friends need nothing
+    special.
+    """
+    from torch.distributed.fsdp import fully_shard
+
+    blocks = block_class_names(model)
+    sharded = 0
+    for module in model.modules():
+        if type(module).__name__ in blocks and module is not model:
+            fully_shard(module, mesh=mesh)
+            sharded += 1
+    if not sharded:
+        rank_zero_warn(
+            f"trainer=fsdp: {type(model).__name__} declares no blocks (_no_split_modules); "
+            "sharding it as one unit, which gathers every weight at once"
+        )
+    fully_shard(model, mesh=mesh)
+
+
+def full_state_dict(model: nn.Module) -> dict[str, Any]:
+    """Every rank calls this; rank 0 receives the whole unsharded state on CPU, others {}."""
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+    options = StateDictOptions(full_state_dict=True, cpu_offload=True)
+    return get_model_state_dict(model, options=options)

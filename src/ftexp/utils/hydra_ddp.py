@@ -1,0 +1,53 @@
+"""Hydra multirun x Lightning DDP: each job's extra ranks join that job, not a new sweep.
+
+Lightning starts ranks 1..N-1 by re-running ``sys.argv`` with ``hydra.run.dir`` set to
+``HydraConfig.run.dir``. Inside a multirun that command line is the whole sweep (``-m`` and its
+value lists) and ``run.dir`` is not the job's dir, so every extra rank would start a sweep of
+its own (Lightning #11300, Hydra #2070). Inside SLURM or torchrun the ranks are started
+externally and none of this applies.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch.distributed as dist
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import open_dict, read_write
+
+# set by Lightning's launcher for one job; left in place, the next job would take LOCAL_RANK
+# as "ranks started externally" and wait for ranks that never come
+_LAUNCHER_ENV = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
+
+
+@contextmanager
+def ddp_ready_multirun_job() -> Iterator[None]:
+    """Around one job: point DDP re-launches at this job, and free its process group after."""
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        yield
+        return
+    saved_argv, saved_env = list(sys.argv), {k: os.environ.get(k) for k in _LAUNCHER_ENV}
+    _pin_relaunch_to_job()
+    try:
+        yield
+    finally:
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
+        sys.argv[:] = saved_argv
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _pin_relaunch_to_job() -> None:
+    """Make ``sys.argv`` this job's single-run command and ``hydra.run.dir`` its output dir."""
+    hydra = HydraConfig.get()
+    sys.argv[:] = [sys.argv[0], *hydra.overrides.task]
+    with read_write(hydra), open_dict(hydra):
+        hydra.run.dir = hydra.runtime.output_dir
