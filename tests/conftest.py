@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hydra import compose, initialize_config_module
@@ -36,6 +37,27 @@ def compose_cfg(overrides: list[str], out_dir: Path | None = None) -> DictConfig
     extra = [f"paths.output_dir={out_dir}"] if out_dir is not None else ["paths.output_dir=/tmp"]
     with initialize_config_module("ftexp.conf", version_base="1.3"):
         return compose("train", overrides=overrides + extra)
+
+
+def build_module(cfg: DictConfig) -> tuple[Any, Any]:
+    """The run's module (weights loaded) and data module (set up), built as ``train`` does."""
+    from ftexp.run import call_target
+    from ftexp.utils.config_check import check_and_build
+
+    parts = check_and_build(cfg)
+    data = parts["data"]
+    data.tokenizer = parts["model"].load_tokenizer()
+    data.setup()
+    module = call_target(
+        cfg.objective,
+        model=parts["model"],
+        method=parts["method"],
+        optim=parts["optim"],
+        speed=parts["speed"],
+        **data.objective_kwargs(),
+    )
+    module.configure_model()
+    return module, data
 
 
 def tiny_cfg(out_dir: Path, *overrides: str) -> DictConfig:

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from ftexp.errors import ConfigError
-from ftexp.run import call_target, train
+from ftexp.run import train
 from ftexp.utils.config_check import check_and_build
-from tests.conftest import compose_cfg
+from tests.conftest import build_module, compose_cfg
 
 LM = [
     "objective=sft",
@@ -28,20 +28,7 @@ LM = [
 
 def lm_module(tmp_path: Path, *overrides: str) -> tuple[object, dict[str, torch.Tensor]]:
     """A configured CausalLMModule and one training batch."""
-    cfg = compose_cfg([*LM, *overrides], tmp_path)
-    parts = check_and_build(cfg)
-    data = parts["data"]
-    data.tokenizer = parts["model"].load_tokenizer()
-    data.setup()
-    module = call_target(
-        cfg.objective,
-        model=parts["model"],
-        method=parts["method"],
-        optim=parts["optim"],
-        speed=parts["speed"],
-        **data.objective_kwargs(),
-    )
-    module.configure_model()
+    module, data = build_module(compose_cfg([*LM, *overrides], tmp_path))
     return module, next(iter(data.train_dataloader()))
 
 

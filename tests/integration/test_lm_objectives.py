@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -12,9 +13,9 @@ from ftexp.data.chat import ChatCollator, encode_pair, pack, read_conversations
 from ftexp.data.text import mask_tokens
 from ftexp.models.tiny import char_tokenizer, chat_tokenizer
 from ftexp.objectives.preference import dpo_loss, sequence_logps
-from ftexp.run import call_target, train
+from ftexp.run import train
 from ftexp.utils.config_check import check_and_build
-from tests.conftest import FIXTURES, TINY_CSV, compose_cfg
+from tests.conftest import FIXTURES, TINY_CSV, build_module, compose_cfg
 
 CHAT = [
     "objective=sft",
@@ -42,23 +43,9 @@ TRAINER = [
 ]
 
 
-def build(tmp_path: Path, overrides: list[str]) -> tuple[object, object]:
+def build(tmp_path: Path, overrides: list[str]) -> tuple[Any, Any]:
     """Configured module (weights loaded) and its data module (set up)."""
-    cfg = compose_cfg([*overrides, *TRAINER], tmp_path)
-    parts = check_and_build(cfg)
-    data = parts["data"]
-    data.tokenizer = parts["model"].load_tokenizer()
-    data.setup()
-    module = call_target(
-        cfg.objective,
-        model=parts["model"],
-        method=parts["method"],
-        optim=parts["optim"],
-        speed=parts["speed"],
-        **data.objective_kwargs(),
-    )
-    module.configure_model()
-    return module, data
+    return build_module(compose_cfg([*overrides, *TRAINER], tmp_path))
 
 
 def fit_steps(

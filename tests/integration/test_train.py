@@ -11,7 +11,7 @@ import torch
 from ftexp.predict import predict
 from ftexp.reload import load_run
 from ftexp.run import train
-from tests.conftest import group_options, tiny_cfg
+from tests.conftest import build_module, group_options, tiny_cfg
 
 PEFT_FILES = {"adapter_model.safetensors", "adapter_config.json"}
 FULL_FILES = {"model.safetensors", "config.json"}
@@ -63,22 +63,10 @@ def test_train_writes_every_artifact_and_reloads(method: str, tmp_path: Path) ->
 
 @pytest.mark.parametrize("method", group_options("method"))
 def test_reloaded_model_gives_the_same_logits(method: str, tmp_path: Path) -> None:
-    from ftexp.run import call_target, save_model
-    from ftexp.utils.config_check import check_and_build
+    from ftexp.run import save_model
 
     cfg = tiny_cfg(tmp_path, f"method={method}")
-    parts = check_and_build(cfg)
-    data = parts["data"]
-    data.tokenizer = parts["model"].load_tokenizer()
-    data.setup()
-    module = call_target(
-        cfg.objective,
-        model=parts["model"],
-        method=parts["method"],
-        optim=parts["optim"],
-        labels=data.label_names,
-    )
-    module.configure_model()
+    module, data = build_module(cfg)
     batch = next(iter(data.train_dataloader()))
     frozen = {
         n: p.detach().clone() for n, p in module.model.named_parameters() if not p.requires_grad

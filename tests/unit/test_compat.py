@@ -16,6 +16,7 @@ from tests.conftest import TINY, compose_cfg
     [
         ("default", "auto"),
         ("ddp", "ddp"),
+        ("fsdp", "fsdp"),
         ("deepspeed_zero2", "deepspeed_stage_2"),
         ("deepspeed_zero3", "deepspeed_stage_3"),
         ("deepspeed_zero3_offload", "deepspeed_stage_3"),
@@ -28,6 +29,17 @@ def test_strategy_names(trainer: str, name: str) -> None:
 def test_qlora_with_zero3_is_refused_with_the_way_out() -> None:
     cfg = compose_cfg([*TINY, "method=qlora", "trainer=deepspeed_zero3"])
     with pytest.raises(ConfigError, match=r"QLoRA with trainer strategy deepspeed_stage_3.*ddp"):
+        check_and_build(cfg)
+
+
+@pytest.mark.parametrize(
+    ("method", "name"),
+    [("qlora", "QLoRA"), ("qlora8", "QLoRA"), ("qat", "QAT"), ("prompt", "PromptTuning"),
+     ("prefix", "PrefixTuning"), ("ptuning_v2", "PrefixTuning"), ("ptuning", "PTuning")],
+)  # fmt: skip
+def test_methods_fsdp2_cannot_shard_are_refused(method: str, name: str) -> None:
+    cfg = compose_cfg([*TINY, f"method={method}", "trainer=fsdp", "trainer.accelerator=cpu"])
+    with pytest.raises(ConfigError, match=rf"{name} with trainer strategy fsdp.*trainer=ddp"):
         check_and_build(cfg)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from peft import (
     PeftConfig,
@@ -19,6 +20,12 @@ from ftexp.methods.peft_base import PeftMethod
 @dataclass
 class _VirtualTokens(PeftMethod):
     """Common setting: how many trainable virtual tokens are prepended."""
+
+    incompatible_strategies: ClassVar[dict[str, str]] = {
+        "fsdp": "PEFT's virtual-token models keep a second reference to the word embeddings "
+        "outside the model's blocks, which FSDP2 cannot shard (overlapping device meshes); "
+        "use trainer=ddp, or method=lora with trainer=fsdp",
+    }
 
     lr: float = 1e-2
     num_virtual_tokens: int = 20

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -26,6 +26,11 @@ class QAT(LayerwiseLR):
         group_size: weights per quantisation group (4-bit); ``null`` = one scale per channel.
         skip_modules: substrings of linear-layer names kept in float (the new head).
     """
+
+    incompatible_strategies: ClassVar[dict[str, str]] = {
+        "fsdp": "torchao's fake-quantised linears mix plain tensors with FSDP2's sharded "
+        "(DTensor) weights and fail in the first matmul; use trainer=ddp",
+    }
 
     lr: float = 5e-5
     weight_bits: int = 8

@@ -31,6 +31,8 @@ class QLoRA(LoRA):
     incompatible_strategies: ClassVar[dict[str, str]] = {
         "deepspeed_stage_3": "ZeRO-3 partitions parameters, and the packed uint8 4/8-bit weights "
         "bitsandbytes stores cannot be partitioned; use trainer=ddp, or method=lora with ZeRO-3",
+        "fsdp": "FSDP2 cannot shard bitsandbytes' packed 4/8-bit weights (Params4bit / Int8Params "
+        "are not DTensor-aware); use trainer=ddp, or method=lora with trainer=fsdp",
     }
 
     bits: int = 4

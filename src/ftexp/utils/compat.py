@@ -10,12 +10,14 @@ from omegaconf import DictConfig
 
 
 def strategy_name(trainer: DictConfig) -> str:
-    """A short name for the trainer's strategy: ``ddp``, ``deepspeed_stage_3``, ``auto``..."""
+    """A short name for the strategy: ``ddp``, ``fsdp``, ``deepspeed_stage_3``, ``auto``..."""
     strategy = trainer.get("strategy", "auto")
     if isinstance(strategy, DictConfig):
         target = str(strategy.get("_target_", ""))
         if target.endswith("DeepSpeedStrategy"):
             return f"deepspeed_stage_{strategy.get('stage', 2)}"
+        if target.endswith("ModelParallelStrategy"):  # trainer=fsdp: FSDP2 via fully_shard
+            return "fsdp"
         return target.rsplit(".", 1)[-1]
     return str(strategy)
 
