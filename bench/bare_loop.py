@@ -8,7 +8,6 @@ come from ftexp's own sampler/collator (CPU case) and its kernels follow ftexp's
 from __future__ import annotations
 
 import argparse
-import time
 from typing import Any
 
 import torch
@@ -18,13 +17,10 @@ from common import (
     LORA_CLASSIFY,
     Case,
     Meter,
-    PeakRss,
-    ceiling,
     llama_config,
-    peak_memory_mb,
+    measure_and_write,
     sentiment_data,
     synthetic_tokens,
-    write_result,
 )
 from peft import LoraConfig, TaskType, get_peft_model
 from torch.optim.lr_scheduler import LambdaLR
@@ -132,24 +128,12 @@ def main() -> None:
     parser.add_argument("--compile", action="store_true")
     args = parser.parse_args()
     case = CASES[args.case]
-    started = time.perf_counter()
-    rss = PeakRss()
     if case.task == "classify":
-        outcome = classify(case)
+        measure_and_write(args.out, "bare_loop", case, lambda: classify(case))
     else:
-        outcome = causal_lm(case, args.liger, args.compile)
-    peak = ceiling(bf16=torch.cuda.is_available())
-    write_result(
-        args.out,
-        "bare_loop",
-        case,
-        **outcome["meter"].result(peak),
-        **{k: v for k, v in outcome.items() if k != "meter"},
-        **peak_memory_mb(),
-        peak_rss_mb=rss.stop(),
-        peak_tflops=peak,
-        wall_s=time.perf_counter() - started,
-    )
+        measure_and_write(
+            args.out, "bare_loop", case, lambda: causal_lm(case, args.liger, args.compile)
+        )
 
 
 if __name__ == "__main__":

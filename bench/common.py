@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,31 @@ def write_result(path: str | os.PathLike[str], runner: str, case: Case, **values
     """Write one runner's result JSON."""
     record = {"runner": runner, "case": asdict(case), **values}
     Path(path).write_text(json.dumps(record, indent=2, sort_keys=True))
+
+
+def measure_and_write(
+    out: str | os.PathLike[str], runner: str, case: Case, run: Callable[[], dict[str, Any]]
+) -> None:
+    """Run a case (``run`` returns a ``meter`` plus extra figures) and write its result JSON.
+
+    Every runner reports the same way: throughput from its ``Meter`` against this device's
+    matmul ceiling, peak CUDA memory and RSS, and wall time including model loading.
+    """
+    started = time.perf_counter()
+    rss = PeakRss()
+    outcome = run()
+    peak = ceiling(bf16=torch.cuda.is_available())
+    write_result(
+        out,
+        runner,
+        case,
+        **outcome["meter"].result(peak),
+        **{k: v for k, v in outcome.items() if k != "meter"},
+        **peak_memory_mb(),
+        peak_rss_mb=rss.stop(),
+        peak_tflops=peak,
+        wall_s=time.perf_counter() - started,
+    )
 
 
 class PeakRss:

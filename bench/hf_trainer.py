@@ -8,7 +8,6 @@ bf16 autocast on GPU, PEFT's fp32 adapters), with the case's hyperparameters.
 from __future__ import annotations
 
 import argparse
-import time
 from typing import Any
 
 import torch
@@ -18,13 +17,10 @@ from common import (
     LORA_CLASSIFY,
     Case,
     Meter,
-    PeakRss,
-    ceiling,
     llama_config,
-    peak_memory_mb,
+    measure_and_write,
     sentiment_data,
     synthetic_tokens,
-    write_result,
 )
 from peft import LoraConfig, TaskType, get_peft_model, prepare_model_for_kbit_training
 from transformers import (
@@ -165,23 +161,9 @@ def main() -> None:
     parser.add_argument("--group-by-length", action="store_true")
     args = parser.parse_args()
     case = CASES[args.case]
-    started = time.perf_counter()
-    rss = PeakRss()
     run = classify if case.task == "classify" else causal_lm
-    outcome = run(case, args.work, args.group_by_length)
-    peak = ceiling(bf16=torch.cuda.is_available())
     runner = "hf_trainer_grouped" if args.group_by_length else "hf_trainer"
-    write_result(
-        args.out,
-        runner,
-        case,
-        **outcome["meter"].result(peak),
-        **{k: v for k, v in outcome.items() if k != "meter"},
-        **peak_memory_mb(),
-        peak_rss_mb=rss.stop(),
-        peak_tflops=peak,
-        wall_s=time.perf_counter() - started,
-    )
+    measure_and_write(args.out, runner, case, lambda: run(case, args.work, args.group_by_length))
 
 
 if __name__ == "__main__":
