@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,6 +40,59 @@ def compose_cfg(overrides: list[str], out_dir: Path | None = None) -> DictConfig
     extra = [f"paths.output_dir={out_dir}"] if out_dir is not None else ["paths.output_dir=/tmp"]
     with initialize_config_module("ftexp.conf", version_base="1.3"):
         return compose("train", overrides=overrides + extra)
+
+
+# metrics that must match exactly between an interrupted-and-resumed run and an uninterrupted one
+RESUME_COMPARED = ("test/", "val/", "best/", "trainer/global_step")
+
+
+def _ftexp_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The current environment, with ``PYTHONHASHSEED`` fixed for repeatable runs."""
+    return {**os.environ, "PYTHONHASHSEED": "0", **(extra or {})}
+
+
+def run_ftexp(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: int = 600
+) -> subprocess.CompletedProcess[str]:
+    """``python -m ftexp ARGS`` in a fresh process, as users run it; fails the test on error.
+
+    ``env`` adds to the current environment.
+    """
+    done = subprocess.run(
+        [sys.executable, "-m", "ftexp", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=_ftexp_env(env),
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def start_ftexp(*args: str) -> subprocess.Popen[str]:
+    """``python -m ftexp ARGS`` started in the background (to be signalled or killed)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "ftexp", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=_ftexp_env(),
+    )
+
+
+def finished(proc: subprocess.Popen[str], timeout: int = 900) -> str:
+    """Wait for a ``start_ftexp`` process; fail the test unless it succeeded. Its output."""
+    out, _ = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, out[-4000:]
+    return out
+
+
+def resume_outcome(run_dir: Path) -> dict[str, float]:
+    """The metrics of a finished run that an exact resume must reproduce bit for bit."""
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    return {k: v for k, v in metrics.items() if k.startswith(RESUME_COMPARED)}
 
 
 def build_module(cfg: DictConfig) -> tuple[Any, Any]:

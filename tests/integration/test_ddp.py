@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 from ftexp.data.sampling import LengthGroupedBatchSampler
-from tests.conftest import TINY
+from tests.conftest import TINY, run_ftexp
+
+TWO_CPU_RANKS = ["trainer.accelerator=cpu", "trainer.devices=2"]
 
 
 def test_each_rank_takes_its_own_share_of_the_length_grouped_batches(monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -31,28 +30,16 @@ def test_each_rank_takes_its_own_share_of_the_length_grouped_batches(monkeypatch
 
 
 def test_ddp_on_two_cpu_processes_writes_one_run(tmp_path: Path) -> None:
-    env = {**os.environ, "FTEXP_OUTPUTS": str(tmp_path / "outputs"), "WANDB_MODE": "offline"}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ftexp",
-            *TINY,
-            "trainer=ddp",
-            "trainer.accelerator=cpu",
-            "trainer.devices=2",
-            "trainer.max_epochs=1",
-            "method=lora",
-            "logger=wandb",
-        ],
-        capture_output=True,
-        text=True,
+    run_ftexp(
+        *TINY,
+        *TWO_CPU_RANKS,
+        "trainer=ddp",
+        "trainer.max_epochs=1",
+        "method=lora",
+        "logger=wandb",
         cwd=tmp_path,
-        env=env,
-        timeout=600,
-        check=False,
+        env={"FTEXP_OUTPUTS": str(tmp_path / "outputs"), "WANDB_MODE": "offline"},
     )
-    assert done.returncode == 0, done.stderr[-3000:]
     runs = [p.parent for p in (tmp_path / "outputs").rglob("metrics.json")]
     assert len(runs) == 1, runs  # the second rank joins the first rank's run dir
     metrics = json.loads((runs[0] / "metrics.json").read_text())
@@ -66,31 +53,19 @@ def test_ddp_on_two_cpu_processes_writes_one_run(tmp_path: Path) -> None:
 
 
 def test_hydra_multirun_of_ddp_jobs_runs_each_job_once_in_its_own_dir(tmp_path: Path) -> None:
-    env = {**os.environ, "FTEXP_OUTPUTS": str(tmp_path / "outputs")}
     sweep = tmp_path / "sweep"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ftexp",
-            "-m",
-            f"hydra.sweep.dir={sweep}",
-            *TINY,
-            "trainer=ddp",
-            "trainer.accelerator=cpu",
-            "trainer.devices=2",
-            "trainer.max_epochs=1",
-            "method=lora",
-            "seed=1,2",
-        ],
-        capture_output=True,
-        text=True,
+    run_ftexp(
+        "-m",
+        f"hydra.sweep.dir={sweep}",
+        *TINY,
+        *TWO_CPU_RANKS,
+        "trainer=ddp",
+        "trainer.max_epochs=1",
+        "method=lora",
+        "seed=1,2",
         cwd=tmp_path,
-        env=env,
-        timeout=600,
-        check=False,
+        env={"FTEXP_OUTPUTS": str(tmp_path / "outputs")},
     )
-    assert done.returncode == 0, done.stderr[-3000:]
     assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == ["0", "1"]
     for job, seed in (("0", 1), ("1", 2)):
         assert f"seed: {seed}\n" in (sweep / job / "config.yaml").read_text()
@@ -101,26 +76,14 @@ def test_hydra_multirun_of_ddp_jobs_runs_each_job_once_in_its_own_dir(tmp_path: 
 
 
 def run_two_ranks(run_dir: Path, trainer: str, method: str) -> dict[str, float]:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ftexp",
-            *TINY,
-            f"trainer={trainer}",
-            "trainer.accelerator=cpu",
-            "trainer.devices=2",
-            "trainer.max_epochs=2",
-            f"method={method}",
-            f"hydra.run.dir={run_dir}",
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONHASHSEED": "0"},
-        timeout=600,
-        check=False,
+    run_ftexp(
+        *TINY,
+        *TWO_CPU_RANKS,
+        f"trainer={trainer}",
+        "trainer.max_epochs=2",
+        f"method={method}",
+        f"hydra.run.dir={run_dir}",
     )
-    assert done.returncode == 0, done.stderr[-3000:]
     return json.loads((run_dir / "metrics.json").read_text())
 
 

@@ -36,6 +36,14 @@ PREFS = [
     " {label: neg, prompt: 'say something mean'}]",
     "data.batch_size=4",
 ]
+MLM_TEXT = [  # masked-LM on the fixture's text column, tiny BERT
+    "objective=mlm",
+    "model=tiny_bert",
+    "data=domain_text",
+    "data.artifact=null",
+    f"data.path={TINY_CSV}",
+    "data.text_column=text",
+]
 TRAINER = [
     "trainer.accelerator=cpu",
     "trainer.enable_progress_bar=false",
@@ -203,17 +211,7 @@ def test_masking_picks_15_percent_of_real_tokens() -> None:
 
 def test_mlm_run_then_classifier_starts_from_it(tmp_path: Path) -> None:
     mlm_dir = tmp_path / "mlm"
-    text = [
-        "objective=mlm",
-        "model=tiny_bert",
-        "data=domain_text",
-        "data.artifact=null",
-        f"data.path={TINY_CSV}",
-        "data.text_column=text",
-        "data.max_samples=null",
-        "method=full",
-        "trainer.max_epochs=1",
-    ]
+    text = [*MLM_TEXT, "data.max_samples=null", "method=full", "trainer.max_epochs=1"]
     metrics = train(compose_cfg([*text, *TRAINER], mlm_dir))
     assert metrics["test/loss"] > 0
     saved = json.loads((mlm_dir / "metrics.json").read_text())
@@ -244,16 +242,7 @@ def test_init_from_an_adapter_run_is_refused_at_config_time(tmp_path: Path) -> N
 
 
 def test_mlm_loss_decreases_on_a_fixed_batch(tmp_path: Path) -> None:
-    text = [
-        "objective=mlm",
-        "model=tiny_bert",
-        "data=domain_text",
-        "data.artifact=null",
-        f"data.path={TINY_CSV}",
-        "data.text_column=text",
-        "method=full",
-    ]
-    module, data = build(tmp_path, text)
+    module, data = build(tmp_path, [*MLM_TEXT, "method=full"])
     batch = next(iter(data.val_dataloader()))  # fixed masks
     assert (batch["labels"] != -100).any()
     losses = fit_steps(module, batch, module)
@@ -264,16 +253,7 @@ def test_mlm_loss_decreases_on_a_fixed_batch(tmp_path: Path) -> None:
 def test_mlm_loss_on_masked_rows_equals_the_full_vocabulary_loss(
     tmp_path: Path, method: str
 ) -> None:
-    text = [
-        "objective=mlm",
-        "model=tiny_bert",
-        "data=domain_text",
-        "data.artifact=null",
-        f"data.path={TINY_CSV}",
-        "data.text_column=text",
-        f"method={method}",
-    ]
-    module, data = build(tmp_path, text)
+    module, data = build(tmp_path, [*MLM_TEXT, f"method={method}"])
     batch = next(iter(data.val_dataloader()))
     module.eval()  # no dropout: both forwards see the same network
     full_vocabulary = module.outputs(batch)  # the model's own loss over every position

@@ -2,40 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-from tests.conftest import TINY
+from tests.conftest import TINY, finished, resume_outcome, start_ftexp
 
 RUN = [*TINY, "method=lora", "trainer.max_epochs=3", "data.batch_size=8", "save_model=false"]
-COMPARED = ("test/", "val/", "best/", "trainer/global_step")
 
 
 def ftexp(run_dir: Path, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "ftexp", *RUN, f"hydra.run.dir={run_dir}", *extra],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONHASHSEED": "0"},
-    )
-
-
-def finished(proc: subprocess.Popen[str]) -> None:
-    _, err = proc.communicate(timeout=600)
-    assert proc.returncode == 0, err[-3000:]
-
-
-def outcome(run_dir: Path) -> dict[str, float]:
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    return {k: v for k, v in metrics.items() if k.startswith(COMPARED)}
+    return start_ftexp(*RUN, f"hydra.run.dir={run_dir}", *extra)
 
 
 def test_kill_9_mid_epoch_then_resume_gives_the_uninterrupted_result(tmp_path: Path) -> None:
@@ -56,5 +36,5 @@ def test_kill_9_mid_epoch_then_resume_gives_the_uninterrupted_result(tmp_path: P
     assert 0 < served < 10  # mid-epoch: 10 batches of 8 per epoch
 
     finished(ftexp(resumed, f"ckpt_path={last}"))
-    assert outcome(resumed) == outcome(reference)  # bit-identical, not approximately
-    assert outcome(resumed)["trainer/global_step"] > killed_at
+    assert resume_outcome(resumed) == resume_outcome(reference)  # bit-identical, not approximately
+    assert resume_outcome(resumed)["trainer/global_step"] > killed_at

@@ -8,13 +8,12 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import TINY
+from tests.conftest import TINY, finished, resume_outcome, run_ftexp, start_ftexp
 
 pytestmark = pytest.mark.slurm
 RUN = [
@@ -25,7 +24,6 @@ RUN = [
     "callbacks.early_stopping=null",
     "save_model=false",
 ]
-COMPARED = ("test/", "val/", "best/", "trainer/global_step")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -43,27 +41,7 @@ def slurm() -> None:
 
 def multirun(sweep_dir: Path, *overrides: str) -> subprocess.Popen[str]:
     """``python -m ftexp -m hydra/launcher=slurm ...``: submits, then waits for the jobs."""
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ftexp",
-            "-m",
-            "hydra/launcher=slurm",
-            f"hydra.sweep.dir={sweep_dir}",
-            *overrides,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONHASHSEED": "0"},
-    )
-
-
-def finished(proc: subprocess.Popen[str]) -> str:
-    out, _ = proc.communicate(timeout=900)
-    assert proc.returncode == 0, out[-4000:]
-    return out
+    return start_ftexp("-m", "hydra/launcher=slurm", f"hydra.sweep.dir={sweep_dir}", *overrides)
 
 
 def job_ids(sweep_dir: Path) -> list[str]:
@@ -103,11 +81,6 @@ def start_when_requeued(job: str) -> None:
     raise AssertionError(f"job {job} was not requeued (state {state!r})")
 
 
-def outcome(run_dir: Path) -> dict[str, float]:
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    return {k: v for k, v in metrics.items() if k.startswith(COMPARED)}
-
-
 def test_two_job_multirun_runs_as_a_slurm_array(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
     finished(multirun(sweep, *TINY, "method=lora,full", "trainer.max_epochs=1", "save_model=false"))
@@ -124,12 +97,7 @@ def test_two_job_multirun_runs_as_a_slurm_array(tmp_path: Path) -> None:
 
 def test_sigusr1_requeues_the_job_and_it_resumes_exactly(tmp_path: Path) -> None:
     reference = tmp_path / "reference"
-    subprocess.run(
-        [sys.executable, "-m", "ftexp", *RUN, f"hydra.run.dir={reference}"],
-        check=True,
-        capture_output=True,
-        env={**os.environ, "PYTHONHASHSEED": "0"},
-    )
+    run_ftexp(*RUN, f"hydra.run.dir={reference}")
 
     sweep = tmp_path / "sweep"
     launcher = multirun(sweep, *RUN)
@@ -149,4 +117,5 @@ def test_sigusr1_requeues_the_job_and_it_resumes_exactly(tmp_path: Path) -> None
     assert saved is not None, log[-3000:]
     assert 0 < int(saved.group(1)) < 120  # stopped mid-run (12 epochs x 10 steps)
     assert f"resuming from {last}" in log
-    assert outcome(sweep / "0") == outcome(reference)  # nothing lost, nothing redone differently
+    # nothing lost, nothing redone differently
+    assert resume_outcome(sweep / "0") == resume_outcome(reference)

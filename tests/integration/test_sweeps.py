@@ -3,36 +3,25 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
 
-from tests.conftest import TINY
+from tests.conftest import TINY, run_ftexp
 
 
 def multirun(tmp_path: Path, *overrides: str) -> list[Path]:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ftexp",
-            "-m",
-            *TINY,
-            "method=lora",
-            "trainer.max_epochs=1",
-            f"hydra.sweep.dir={tmp_path}",
-            f"paths.log_dir={tmp_path}",
-            *overrides,
-        ],
-        capture_output=True,
-        text=True,
+    run_ftexp(
+        "-m",
+        *TINY,
+        "method=lora",
+        "trainer.max_epochs=1",
+        f"hydra.sweep.dir={tmp_path}",
+        f"paths.log_dir={tmp_path}",
+        *overrides,
         cwd=tmp_path,
         timeout=900,
-        check=False,
     )
-    assert done.returncode == 0, done.stderr[-3000:]
     return sorted(p for p in tmp_path.iterdir() if p.is_dir() and p.name.isdigit())
 
 

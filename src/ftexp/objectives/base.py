@@ -74,9 +74,8 @@ class FinetuneModule(L.LightningModule):
         if self.model is not None:
             return
         self.method.task = self.peft_task
-        backbone = self.speed.prepare_backbone(self.build_backbone())
         # from_pretrained returns eval mode; fine-tuning wants dropout on, as HF Trainer has it
-        self.model = self.speed.finalize(self.method.apply(backbone).train())
+        self.model = self.speed.finalize(self._backbone_with_method().train())
         trainable, total = count_parameters(self.model)
         if self.sharded:  # trainer=fsdp: counted above, before the weights are split
             fully_shard_blocks(self.model, self.device_mesh["data_parallel"])
@@ -100,10 +99,13 @@ class FinetuneModule(L.LightningModule):
         state = full_state_dict(self.model)
         if not self.trainer.is_global_zero:
             return None
-        backbone = self.speed.prepare_backbone(self.build_backbone())
-        model = self.method.apply(backbone)
+        model = self._backbone_with_method()
         model.load_state_dict(state)
         return model
+
+    def _backbone_with_method(self) -> nn.Module:
+        """Load the backbone and rewrite it with the method: the model before any training."""
+        return self.method.apply(self.speed.prepare_backbone(self.build_backbone()))
 
     def configure_optimizers(self) -> Any:
         """AdamW over trainable parameters with a per-step warmup/decay schedule."""

@@ -51,8 +51,7 @@ class CausalLMModule(FinetuneModule):
         models skip the packed-sequence detection and attend across packed examples.
         """
         assert self.model is not None
-        inputs = {k: v for k, v in batch.items() if k in MODEL_INPUTS}
-        return self.model(**inputs, use_cache=False)
+        return self.model(**model_inputs(batch), use_cache=False)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Return the mean next-token loss of the batch."""
@@ -98,6 +97,11 @@ class CausalLMModule(FinetuneModule):
         self._log_epoch("test")
 
 
+def model_inputs(batch: dict[str, Any], labels: bool = True) -> dict[str, Any]:
+    """The batch entries a Hugging Face model takes (``labels`` only when it computes the loss)."""
+    return {k: v for k, v in batch.items() if k in MODEL_INPUTS and (labels or k != "labels")}
+
+
 def _target_tokens(batch: dict[str, Any]) -> int:
     """Tokens that carry loss."""
     return int((batch["labels"] != -100).sum())
@@ -136,8 +140,7 @@ class MaskedLMModule(CausalLMModule):
 
         handle = head.register_forward_pre_hook(keep_picked)
         try:
-            inputs = {k: v for k, v in batch.items() if k in MODEL_INPUTS and k != "labels"}
-            logits = self.model(**inputs).logits
+            logits = self.model(**model_inputs(batch, labels=False)).logits
         finally:
             handle.remove()
         return nn.functional.cross_entropy(logits.float(), labels[picked])

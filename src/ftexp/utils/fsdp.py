@@ -7,35 +7,28 @@ from typing import Any
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
 
-
-def block_class_names(model: nn.Module) -> set[str]:
-    """Names of the repeated blocks Hugging Face models declare (``_no_split_modules``)."""
-    names: set[str] = set()
-    for module in model.modules():
-        names.update(getattr(module, "_no_split_modules", None) or ())
-    return names
+from ftexp.utils.params import transformer_blocks
 
 
 def fully_shard_blocks(model: nn.Module, mesh: Any) -> None:
     """Shard each transformer block as one FSDP2 unit, then the rest of the model as the root.
 
-    Per-block units bound peak memory to one gathered block at a time. Frozen and trainable
-    parameters may share a unit (FSDP2 shards per parameter), so LoRA and friends need nothing
-    special.
+    Per-block units bound peak memory to one gathered block at a time. The blocks are the
+    stack ``freeze`` and ``gradual_unfreeze`` use. Frozen and trainable parameters may share a
+    unit (FSDP2 shards per parameter), so LoRA and friends need nothing special.
     """
     from torch.distributed.fsdp import fully_shard
 
-    blocks = block_class_names(model)
-    sharded = 0
-    for module in model.modules():
-        if type(module).__name__ in blocks and module is not model:
-            fully_shard(module, mesh=mesh)
-            sharded += 1
-    if not sharded:
+    try:
+        blocks = list(transformer_blocks(model))
+    except ValueError:
+        blocks = []
         rank_zero_warn(
-            f"trainer=fsdp: {type(model).__name__} declares no blocks (_no_split_modules); "
+            f"trainer=fsdp: {type(model).__name__} has no stack of transformer blocks; "
             "sharding it as one unit, which gathers every weight at once"
         )
+    for block in blocks:
+        fully_shard(block, mesh=mesh)
     fully_shard(model, mesh=mesh)
 
 
