@@ -56,8 +56,8 @@ def train(model: torch.nn.Module, batches: Any, total: int, case: Case, meter: M
 
 def _loss(model: torch.nn.Module, batch: dict[str, torch.Tensor], case: Case) -> torch.Tensor:
     if case.task == "classify":
-        inputs = {k: v for k, v in batch.items() if k != "labels"}
-        return torch.nn.functional.cross_entropy(model(**inputs).logits, batch["labels"])
+        inputs = {k: v for k, v in batch.items() if k != "label"}
+        return torch.nn.functional.cross_entropy(model(**inputs).logits, batch["label"])
     return model(**batch).loss  # type: ignore[no-any-return]
 
 
@@ -66,17 +66,16 @@ def classify(case: Case) -> dict[str, Any]:
     from transformers import AutoModelForSequenceClassification
 
     from ftexp.data.collate import PaddingCollator
-    from ftexp.data.sampling import LengthGroupedBatchSampler
+    from ftexp.data.sampling import ShardedBatchSampler
 
     torch.manual_seed(42)
     data, location = sentiment_data()
     model = AutoModelForSequenceClassification.from_pretrained(location, num_labels=2)
     model = get_peft_model(model, LoraConfig(task_type=TaskType.SEQ_CLS, **LORA_CLASSIFY))
     train_rows = data.encoded["train"]
-    sampler = LengthGroupedBatchSampler(
-        [len(x["input_ids"]) for x in train_rows], case.batch_size, data.split_seed
-    )
-    collate = PaddingCollator(data.tokenizer.pad_token_id)
+    lengths = [len(x["input_ids"]) for x in train_rows]
+    sampler = ShardedBatchSampler(len(train_rows), case.batch_size, data.split_seed, lengths)
+    collate = PaddingCollator(data.processor.pad_token_id)
     batches = (collate([train_rows[i] for i in idx]) for idx in sampler)
     meter = Meter(case.warmup_steps, model)
     train(model, batches, len(sampler), case, meter)
@@ -86,7 +85,7 @@ def classify(case: Case) -> dict[str, Any]:
     with torch.inference_mode():
         for start in range(0, len(test), 128):
             batch = collate(test[start : start + 128])
-            labels = batch.pop("labels")
+            labels = batch.pop("label")
             correct += int((model(**batch).logits.argmax(-1) == labels).sum())
     return {"meter": meter, "test_acc": correct / len(test)}
 

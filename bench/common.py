@@ -198,7 +198,7 @@ def sentiment_data() -> tuple[Any, Any]:
         cfg = compose("train", overrides=["paths.output_dir=/tmp"])
     spec = instantiate(cfg.model)
     data = instantiate(cfg.data)
-    data.tokenizer = spec.load_tokenizer()
+    data.connect(spec.load_processor())
     data.setup()
     return data, spec.location()
 

@@ -98,7 +98,7 @@ def classify(case: Case, out: str, group_by_length: bool) -> dict[str, Any]:
     data, location = sentiment_data()
     model = AutoModelForSequenceClassification.from_pretrained(location, num_labels=2)
     model = get_peft_model(model, LoraConfig(task_type=TaskType.SEQ_CLS, **LORA_CLASSIFY))
-    collator = RecordingCollator(DataCollatorWithPadding(data.tokenizer))
+    collator = RecordingCollator(DataCollatorWithPadding(data.processor))
     meter = Meter(case.warmup_steps, model)
     trainer = Trainer(
         model=model,

@@ -97,21 +97,11 @@ def resume_outcome(run_dir: Path) -> dict[str, float]:
 
 def build_module(cfg: DictConfig) -> tuple[Any, Any]:
     """The run's module (weights loaded) and data module (set up), built as ``train`` does."""
-    from ftexp.run import call_target
+    from ftexp.run import build
     from ftexp.utils.config_check import check_and_build
 
-    parts = check_and_build(cfg)
-    data = parts["data"]
-    data.tokenizer = parts["model"].load_tokenizer()
+    module, data = build(check_and_build(cfg))
     data.setup()
-    module = call_target(
-        cfg.objective,
-        model=parts["model"],
-        method=parts["method"],
-        optim=parts["optim"],
-        speed=parts["speed"],
-        **data.objective_kwargs(),
-    )
     module.configure_model()
     return module, data
 

@@ -20,8 +20,10 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ftexp.errors import UserError
 
-class ArtifactError(RuntimeError):
+
+class ArtifactError(UserError, RuntimeError):
     """An artifact could not be fetched, verified or extracted."""
 
 

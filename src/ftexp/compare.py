@@ -13,6 +13,8 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from ftexp.errors import RunError, refusals
+
 
 @dataclass
 class Row:
@@ -105,9 +107,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("sweep_dir", type=Path)
     args = parser.parse_args(argv)
-    rows = collect(args.sweep_dir)
-    if not rows:
-        raise SystemExit(f"no finished jobs (*/metrics.json) under {args.sweep_dir}")
+    with refusals():
+        rows = collect(args.sweep_dir)
+        if not rows:
+            raise RunError(
+                f"no finished jobs (*/metrics.json) under {args.sweep_dir}; "
+                "pass the sweep dir of a `make compare` or `-m` run"
+            )
     table = markdown(rows)
     (args.sweep_dir / "comparison.md").write_text(table, encoding="utf-8")
     chart(rows, args.sweep_dir / "comparison.png")

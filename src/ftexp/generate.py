@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 import torch
 from transformers import PreTrainedTokenizerBase
 
 from ftexp.data.chat import token_ids
+from ftexp.errors import refusals
 from ftexp.reload import load_run
 
 
@@ -60,10 +60,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy")
     args = parser.parse_args(argv)
-    try:
+    with refusals():
         model, tokenizer, _ = load_run(args.run_dir)
-    except FileNotFoundError as err:
-        sys.exit(f"error: {err}")
     for prompt, reply in zip(
         args.prompts,
         generate_replies(model, tokenizer, args.prompts, args.max_new_tokens, args.temperature),

@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
-from torch.optim.lr_scheduler import LambdaLR
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+    from torch.optim.lr_scheduler import LambdaLR
 
 SCHEDULES = ("linear", "cosine", "constant")
 NO_DECAY = ("bias", "LayerNorm.weight", "layernorm.weight", "norm.weight", "ln_")
@@ -66,6 +68,9 @@ class AdamWConfig:
         norm weights get no decay. Every given parameter is included, trainable now or not, so
         a gradual-unfreezing schedule needs no new optimiser.
         """
+        import torch
+        from torch.optim.lr_scheduler import LambdaLR
+
         groups: dict[tuple[bool, float], list[nn.Parameter]] = {}
         for name, param in named_params:
             decays = param.ndim >= 2 and not any(k in name for k in NO_DECAY)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 import torch
 
+from ftexp.errors import refusals
 from ftexp.reload import load_run
 
 
@@ -28,10 +28,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("run_dir", help="a finished run dir, e.g. outputs/2026-11-23/10-00-00")
     parser.add_argument("texts", nargs="+", help="texts to classify")
     args = parser.parse_args(argv)
-    try:
+    with refusals():
         results = predict(args.run_dir, args.texts)
-    except FileNotFoundError as err:
-        sys.exit(f"error: {err}")
     for text, (label, confidence) in zip(args.texts, results, strict=True):
         print(f"{label}\t{confidence:.3f}\t{text}")
 

@@ -10,6 +10,8 @@ from omegaconf import OmegaConf
 from torch import nn
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
+from ftexp.errors import RunError
+
 
 def load_run(run_dir: str | Path) -> tuple[nn.Module, PreTrainedTokenizerBase, list[str]]:
     """Return ``(model in eval mode, tokenizer, label names)`` saved by a run (LMs: no labels).
@@ -20,17 +22,17 @@ def load_run(run_dir: str | Path) -> tuple[nn.Module, PreTrainedTokenizerBase, l
     run = Path(run_dir)
     model_dir = run / "model"
     if not (run / "config.yaml").is_file() or not model_dir.is_dir():
-        raise FileNotFoundError(
+        raise RunError(
             f"{run} is not a finished ftexp run (needs config.yaml and model/); "
             "pass the run dir printed at the end of training"
         )
     cfg = OmegaConf.load(run / "config.yaml")
     spec: Any = instantiate(cfg.model, _convert_="all")
     method: Any = instantiate(cfg.method, _convert_="all")
-    method.task = get_object(cfg.objective._target_).peft_task
+    task = get_object(cfg.objective._target_).task  # the objective's contract
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = method.load_saved(spec, model_dir)
-    if method.task != "SEQ_CLS":
+    model = method.load_saved(spec, model_dir, task)
+    if not task.labelled:
         return model.eval(), tokenizer, []
     labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
     return model.eval(), tokenizer, labels

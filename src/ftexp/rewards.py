@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass
@@ -45,6 +46,8 @@ class ClassifierReward:
         batch = tokenizer(
             texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
         )
+        import torch
+
         with torch.inference_mode():
             probs = model(**batch).logits.float().softmax(-1)
         return probs[:, index].clone()
@@ -66,4 +69,6 @@ class CharacterReward:
         for text in texts:
             chars = [c for c in text if not c.isspace()]
             scores.append(sum(c == self.character for c in chars) / max(1, len(chars)))
+        import torch
+
         return torch.tensor(scores)

@@ -10,15 +10,17 @@ from typing import Any
 
 import lightning as L
 import torch
-from hydra.utils import get_object, instantiate
+from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from ftexp.cluster import requeued_checkpoint
+from ftexp.data.module import DataModule
 from ftexp.methods.base import save_labels
 from ftexp.utils.config_check import check_and_build, resolved
 from ftexp.utils.io import atomic_write_text
+from ftexp.utils.run_dir import claim_run_dir
 
 
 def instantiate_dict(node: DictConfig | None) -> list[Any]:
@@ -26,39 +28,38 @@ def instantiate_dict(node: DictConfig | None) -> list[Any]:
     return [instantiate(v) for v in (node or {}).values() if v is not None and "_target_" in v]
 
 
-def call_target(node: DictConfig, **runtime: Any) -> Any:
-    """Call ``node._target_`` with its keys plus runtime objects.
+def build(parts: dict[str, Any]) -> tuple[Any, DataModule]:
+    """The objective's LightningModule (weights not yet loaded) and the run's data module.
 
-    Hydra's ``instantiate`` would turn dataclass arguments (method, model spec) back into
-    configs, so objects built at run time are passed here directly.
+    The data is read and split here, before any weights load, so a data error costs seconds.
     """
-    kwargs = OmegaConf.to_container(node, resolve=True)
-    assert isinstance(kwargs, dict)
-    target = get_object(str(kwargs.pop("_target_")))
-    return target(**kwargs, **runtime)
+    spec, objective, data = parts["model"], parts["objective"], parts["data"]
+    data.connect(spec.load_processor())
+    data.load()
+    module = objective.module_class()(
+        model=spec,
+        method=parts["method"],
+        optim=parts["optim"],
+        objective=objective,
+        speed=parts["speed"],
+        labels=data.class_names(),
+        processor=data.processor,
+    )
+    return module, DataModule(data)
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
     """Validate, build, fit, test on the best checkpoint, save; return the final metrics."""
     started = time.perf_counter()
     parts = check_and_build(cfg)  # raises ConfigError before any weights load
+    module, data = build(parts)  # reads the data: a DataError stops here, before the run dir
+    method = parts["method"]
     out_dir = Path(cfg.paths.output_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out_dir / "config.yaml", resolved(cfg))
     _resume_if_requeued(cfg, out_dir)
+    claim_run_dir(out_dir, resuming=_resumes_own_run(cfg, out_dir))
+    atomic_write_text(out_dir / "config.yaml", resolved(cfg))
     L.seed_everything(cfg.seed, workers=True)
 
-    spec, method, data = parts["model"], parts["method"], parts["data"]
-    data.tokenizer = spec.load_tokenizer()
-    data.load()
-    module = call_target(
-        cfg.objective,
-        model=spec,
-        method=method,
-        optim=parts["optim"],
-        speed=parts["speed"],
-        **data.objective_kwargs(),
-    )
     _continue_wandb_run(cfg, out_dir)
     trainer: L.Trainer = instantiate(
         cfg.trainer,
@@ -81,6 +82,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if cfg.get("test"):
         metrics.update(_test_converted(module, trainer, data))
     metrics.update(_run_facts(module, trainer, started))
+    metrics.update({f"data/dropped_{k}": v for k, v in data.data.dropped.items() if v})
     if trainer.is_global_zero:
         atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True))
         rank_zero_info(f"[ftexp] run dir: {out_dir}")
@@ -96,9 +98,16 @@ def _close_loggers(trainer: L.Trainer, metrics: dict[str, float]) -> None:
     """
     for logger in trainer.loggers:
         run = getattr(logger, "_experiment", None)
-        if run is not None and callable(getattr(run, "finish", None)):
-            run.summary.update(metrics)
-            run.finish()
+        summary = getattr(run, "summary", None)  # fast_dev_run's dummy logger has none
+        if callable(getattr(summary, "update", None)) and callable(getattr(run, "finish", None)):
+            summary.update(metrics)  # type: ignore[union-attr]
+            run.finish()  # type: ignore[union-attr]
+
+
+def _resumes_own_run(cfg: DictConfig, out_dir: Path) -> bool:
+    """Whether the run continues from a checkpoint inside its own run dir."""
+    ckpt = cfg.get("ckpt_path")
+    return bool(ckpt) and out_dir.resolve() in Path(str(ckpt)).resolve().parents
 
 
 def _resume_if_requeued(cfg: DictConfig, out_dir: Path) -> None:
@@ -124,11 +133,11 @@ def _continue_wandb_run(cfg: DictConfig, out_dir: Path) -> None:
             node.resume = "allow"
 
 
-def save_model(model: Any, method: Any, data: Any, model_dir: Path) -> None:
-    """Save the fine-tuned model in HF/PEFT format with its tokenizer."""
+def save_model(model: Any, method: Any, data: DataModule, model_dir: Path) -> None:
+    """Save the fine-tuned model in HF/PEFT format with its processor (tokenizer)."""
     method.save(model, model_dir)
-    data.tokenizer.save_pretrained(model_dir)
-    labels = data.objective_kwargs().get("labels")
+    data.data.processor.save_pretrained(model_dir)
+    labels = data.data.class_names()
     if labels is not None:
         save_labels(labels, model_dir)
 

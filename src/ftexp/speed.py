@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from lightning.pytorch.utilities import rank_zero_info
-from torch import nn
+if TYPE_CHECKING:
+    from torch import nn
 
 ATTENTION = ("eager", "sdpa", "flash_attention_2", "flex_attention")
 
@@ -42,7 +41,7 @@ class SpeedConfig:
             )
         if self.liger_kernel and importlib.util.find_spec("liger_kernel") is None:
             issues.append("speed.liger_kernel=true needs `pip install liger-kernel` (CUDA only)")
-        if self.liger_kernel and not torch.cuda.is_available():
+        if self.liger_kernel and not _cuda_available():
             issues.append("speed.liger_kernel=true needs a CUDA GPU; set it false on CPU")
         return issues
 
@@ -56,7 +55,7 @@ class SpeedConfig:
             from liger_kernel.transformers import _apply_liger_kernel_to_instance
 
             _apply_liger_kernel_to_instance(model=model)
-            rank_zero_info("[ftexp] Liger kernels applied")
+            _info("[ftexp] Liger kernels applied")
         if self.gradient_checkpointing:
             # non-reentrant checkpointing works with frozen inputs (PEFT) without extra hooks
             model.gradient_checkpointing_enable(  # type: ignore[operator]
@@ -69,3 +68,15 @@ class SpeedConfig:
         if self.compile:
             model.compile()
         return model
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _info(message: str) -> None:
+    from lightning.pytorch.utilities import rank_zero_info
+
+    rank_zero_info(message)

@@ -8,25 +8,46 @@ from pathlib import Path
 import pytest
 import torch
 
-from ftexp.data.sampling import LengthGroupedBatchSampler
+from ftexp.data.sampling import ShardedBatchSampler
 from tests.conftest import TINY, run_ftexp
 
 TWO_CPU_RANKS = ["trainer.accelerator=cpu", "trainer.devices=2"]
 
 
-def test_each_rank_takes_its_own_share_of_the_length_grouped_batches(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", [41, 64, 65, 3])
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_ranks_take_disjoint_shares_that_cover_the_split_in_equal_steps(
+    monkeypatch: pytest.MonkeyPatch, size: int, shuffle: bool
+) -> None:
     import ftexp.data.sampling as sampling
 
-    lengths = list(range(1, 42))
+    lengths = [(i * 7) % 13 + 1 for i in range(size)]
     shares = []
     for rank in (0, 1):
         monkeypatch.setattr(sampling, "_world", lambda rank=rank: (rank, 2))
-        sampler = LengthGroupedBatchSampler(lengths, batch_size=4, seed=0)
+        sampler = ShardedBatchSampler(size, batch_size=4, seed=0, lengths=lengths, shuffle=shuffle)
         shares.append(list(sampler))
-    assert len(shares[0]) == len(shares[1]) == 6  # 11 batches over 2 ranks, wrapped to 12
-    seen = [i for share in shares for batch in share for i in batch]
-    assert set(seen) == set(range(len(lengths)))  # every example trains
-    assert not {tuple(b) for b in shares[0][:5]} & {tuple(b) for b in shares[1][:5]}
+        assert len(shares[-1]) == len(sampler)
+    assert len(shares[0]) == len(shares[1])  # same number of steps: no rank waits on another
+    seen = [[i for batch in share for i in batch] for share in shares]
+    assert not set(seen[0]) & set(seen[1])  # disjoint
+    assert sorted(seen[0] + seen[1]) == list(range(size))  # every example exactly once
+    assert all(batch for share in shares for batch in share)
+
+
+def test_two_ranks_of_half_batches_see_the_global_batches_of_one_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import ftexp.data.sampling as sampling
+
+    lengths = [(i * 5) % 17 + 1 for i in range(90)]
+    monkeypatch.setattr(sampling, "_world", lambda: (0, 1))
+    single = list(ShardedBatchSampler(90, 8, seed=3, lengths=lengths))
+    ranks = []
+    for rank in (0, 1):
+        monkeypatch.setattr(sampling, "_world", lambda rank=rank: (rank, 2))
+        ranks.append(list(ShardedBatchSampler(90, 4, seed=3, lengths=lengths)))
+    assert [a + b for a, b in zip(*ranks, strict=True)] == single
 
 
 def test_ddp_on_two_cpu_processes_writes_one_run(tmp_path: Path) -> None:

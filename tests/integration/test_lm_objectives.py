@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import torch
 
-from ftexp.data.chat import ChatCollator, encode_pair, pack, read_conversations
-from ftexp.data.text import mask_tokens
+from ftexp.data.chat import encode_pair, pack, read_conversations
+from ftexp.data.collate import ChatCollator, mask_tokens
 from ftexp.models.tiny import char_tokenizer, chat_tokenizer
-from ftexp.objectives.preference import dpo_loss, sequence_logps
+from ftexp.objectives.lightning.preference import dpo_loss, sequence_logps
 from ftexp.run import train
 from ftexp.utils.config_check import check_and_build
 from tests.conftest import FIXTURES, TINY_CSV, build_module, compose_cfg
@@ -91,7 +91,7 @@ def test_only_response_tokens_carry_loss() -> None:
 
 def test_packing_never_leaks_across_examples(tmp_path: Path) -> None:
     module, data = build(tmp_path, [*CHAT, "method=full"])
-    examples = data.encoded["train"][:3]
+    examples = data.data.encoded["train"][:3]
     rows = pack(examples, width=256)
     assert len(rows) == 1  # all three fit one row
     packed = ChatCollator(0, packed=True)(rows)
@@ -183,7 +183,7 @@ def test_preference_pairs_follow_the_prompt(tmp_path: Path) -> None:
     label_of = {r["text"]: r["label"] for r in csv.DictReader(TINY_CSV.open())}
     _, data = build(tmp_path, [*PREFS, "objective=reward", "model=tiny_bert", "method=full"])
     wanted = {"say something nice": ("pos", "neg"), "say something mean": ("neg", "pos")}
-    triples = [t for split in data.splits.values() for t in split]
+    triples = [t for split in data.data.splits.values() for t in split]
     for prompt, chosen, rejected in triples:
         assert (label_of[chosen], label_of[rejected]) == wanted[prompt]
     assert {p for p, _, _ in triples} == set(wanted)
@@ -244,7 +244,7 @@ def test_init_from_an_adapter_run_is_refused_at_config_time(tmp_path: Path) -> N
 def test_mlm_loss_decreases_on_a_fixed_batch(tmp_path: Path) -> None:
     module, data = build(tmp_path, [*MLM_TEXT, "method=full"])
     batch = next(iter(data.val_dataloader()))  # fixed masks
-    assert (batch["labels"] != -100).any()
+    assert (batch["mlm_labels"] != -100).any()
     losses = fit_steps(module, batch, module)
     assert losses[-1] < losses[0], losses
 
@@ -256,6 +256,7 @@ def test_mlm_loss_on_masked_rows_equals_the_full_vocabulary_loss(
     module, data = build(tmp_path, [*MLM_TEXT, f"method={method}"])
     batch = next(iter(data.val_dataloader()))
     module.eval()  # no dropout: both forwards see the same network
-    full_vocabulary = module.outputs(batch)  # the model's own loss over every position
+    inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+    full_vocabulary = module.model(**inputs, labels=batch["mlm_labels"])  # the model's own loss
     assert full_vocabulary.logits.shape[:2] == batch["input_ids"].shape
     torch.testing.assert_close(module(batch), full_vocabulary.loss)

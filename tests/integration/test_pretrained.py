@@ -52,7 +52,7 @@ def test_model_from_a_local_folder_loads_like_the_artifact() -> None:
     folder = artifact.location()
     local = check_and_build(compose_cfg([f"model.name_or_path={folder}"]))["model"]
     assert local.location() == folder
-    tokenizer = local.load_tokenizer()
+    tokenizer = local.load_processor()
     assert tokenizer("a fine film")["input_ids"][0] == tokenizer.cls_token_id
     model = local.load_classifier(["rotten", "fresh"])
     assert model.config.id2label == {0: "rotten", 1: "fresh"}

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from ftexp.errors import ConfigError
-from ftexp.objectives.rl import group_advantages
+from ftexp.objectives.lightning.rl import group_advantages
 from ftexp.rewards import CharacterReward
-from ftexp.run import call_target, train
+from ftexp.run import build, train
 from ftexp.utils.config_check import check_and_build
 from tests.conftest import FIXTURES, compose_cfg
 
@@ -29,8 +29,9 @@ TOY_RL = [
     "objective=rl",
     "data=review_prompts",
     "data.artifact=null",
-    "data.prompts=[hi, hello, hey, yo, ok, so, go, up]",
-    "data.val_fraction=0.25",
+    "data.prompts=[hi, hello, hey, yo, ok, so, go, up, on, in]",
+    "data.val_fraction=0.2",
+    "data.test_fraction=0.2",
     "data.batch_size=2",
     "~objective.reward",
     "+objective.reward={_target_: ftexp.rewards.CharacterReward, character: e}",
@@ -100,21 +101,17 @@ def test_upft_trains_on_short_self_generated_prefixes(tmp_path: Path) -> None:
         "trainer.max_epochs=2",
     ]
     cfg = compose_cfg(overrides, tmp_path)
-    parts = check_and_build(cfg)
-    data = parts["data"]
-    data.tokenizer = parts["model"].load_tokenizer()
+    module, datamodule = build(check_and_build(cfg))
+    data = datamodule.data
     data.setup()
     references = {tuple(x["input_ids"]) for x in data.encoded["train"]}
 
     metrics = train(cfg)
     assert metrics["test/loss"] > 0
 
-    module = call_target(
-        cfg.objective, model=parts["model"], method=parts["method"], optim=parts["optim"]
-    )
     module.configure_model()
     prompts = [p for p, _ in data.splits["train"]]
-    examples = module.self_generated(prompts, data.tokenizer)
+    examples = module.self_generated(prompts, data.processor)
     n_full = round(len(prompts) * 0.25)
     assert module.sampled == {"prefix": len(prompts) - n_full, "full": n_full}
     assert len(examples) == len(prompts)

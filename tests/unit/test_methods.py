@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ftexp.methods.adapter import AdaptedLinear, Adapter
+from ftexp.contract import SEQUENCE_CLASSIFICATION as SEQ_CLS
+from ftexp.methods.adapter import Adapter
+from ftexp.methods.bottleneck import AdaptedLinear
 from ftexp.methods.freeze import Freeze
 from ftexp.methods.full import Full
 from ftexp.methods.gradual import GradualUnfreeze
@@ -32,7 +34,7 @@ def test_adapters_sit_where_the_variant_says_and_start_as_identity(
     base = tiny(layers=3).eval()
     with torch.no_grad():
         before = base(**batch()).logits
-    model = Adapter(variant=variant, reduction_factor=4).apply(base).eval()
+    model = Adapter(variant=variant, reduction_factor=4).apply(base, SEQ_CLS).eval()
     adapted = [n for n, m in model.named_modules() if isinstance(m, AdaptedLinear)]
     assert len(adapted) == 3 * per_block
     assert all(n.endswith("output.dense") for n in adapted)
@@ -47,22 +49,22 @@ def test_adapters_sit_where_the_variant_says_and_start_as_identity(
 
 
 def test_adapter_without_targets_fails_with_a_fix() -> None:
-    with pytest.raises(ValueError, match=r"set model.adapter_targets"):
-        Adapter(ffn_modules="nothing$", attention_modules="nothing$").apply(tiny())
+    with pytest.raises(ValueError, match=r"set method.attention_modules / method.ffn_modules"):
+        Adapter(ffn_modules="nothing$", attention_modules="nothing$").apply(tiny(), SEQ_CLS)
 
 
 def test_freeze_trains_top_k_blocks_and_head_only() -> None:
-    model = Freeze(top_k=1, also_train=[]).apply(tiny(layers=3))
+    model = Freeze(top_k=1, also_train=[]).apply(tiny(layers=3), SEQ_CLS)
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}
     assert trainable
     assert all(n.startswith(("bert.encoder.layer.2.", "classifier")) for n in trainable)
     with pytest.raises(ValueError, match="top_k=9 but the model has only 3 blocks"):
-        Freeze(top_k=9).apply(tiny(layers=3))
+        Freeze(top_k=9).apply(tiny(layers=3), SEQ_CLS)
 
 
 def test_gradual_unfreezing_opens_one_block_per_stage_top_down() -> None:
     method = GradualUnfreeze(also_train=[])
-    model = method.apply(tiny(layers=3))
+    model = method.apply(tiny(layers=3), SEQ_CLS)
     blocks = transformer_blocks(model)
 
     def open_blocks() -> list[int]:
@@ -83,7 +85,7 @@ def test_gradual_unfreezing_opens_one_block_per_stage_top_down() -> None:
 
 def test_layerwise_lr_decay_scales_rates_by_depth() -> None:
     method = Full(layer_lr_decay=0.5)
-    model = method.apply(tiny(layers=3))
+    model = method.apply(tiny(layers=3), SEQ_CLS)
     scales = method.param_lr_scales(model)
     assert scales["classifier.weight"] == 1.0
     assert scales["bert.encoder.layer.2.output.dense.weight"] == 0.5
@@ -94,15 +96,32 @@ def test_layerwise_lr_decay_scales_rates_by_depth() -> None:
     assert Full().param_lr_scales(model) == {}
 
 
+def test_adapter_finds_its_targets_by_model_family() -> None:
+    from ftexp.contract import CAUSAL_LM
+    from ftexp.models.random_lm import RandomCausalLM
+
+    spec = RandomCausalLM(
+        family="gpt2", config={"vocab_size": 64, "n_embd": 16, "n_layer": 2, "n_head": 2}
+    )
+    model = Adapter(variant="houlsby").apply(spec.load_causal_lm(), CAUSAL_LM)
+    adapted = sorted(n for n, m in model.named_modules() if isinstance(m, AdaptedLinear))
+    assert adapted == [f"transformer.h.{i}.{p}.c_proj" for i in (0, 1) for p in ("attn", "mlp")]
+    assert Adapter().family_problems("bert") == []
+    (problem,) = Adapter().family_problems("t5")
+    assert "cannot serve model family 't5'" in problem
+    assert "method.ffn_modules" in problem
+    assert Adapter(attention_modules="a$", ffn_modules="b$").family_problems("t5") == []
+
+
 def test_quantised_base_counts_the_weights_it_stands_for() -> None:
     from ftexp.methods.qlora import QLoRA
 
     method = QLoRA(target_modules=["query", "value"])
     spec = TinyBert()
     full_total = count_parameters(spec.load_classifier(LABELS))[1]
-    quantised = method.apply(spec.load_classifier(LABELS, **method.load_kwargs()))
+    quantised = method.apply(spec.load_classifier(LABELS, **method.load_kwargs()), SEQ_CLS)
     trainable, total = count_parameters(quantised)
-    plain = LoRA(target_modules=["query", "value"]).apply(spec.load_classifier(LABELS))
+    plain = LoRA(target_modules=["query", "value"]).apply(spec.load_classifier(LABELS), SEQ_CLS)
     lora = count_parameters(plain)
     assert total == lora[1] > full_total
     assert trainable == lora[0]

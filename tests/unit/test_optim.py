@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from ftexp.data.sampling import LengthGroupedBatchSampler
+from ftexp.data.sampling import ShardedBatchSampler
 from ftexp.methods.base import Method
 from ftexp.optim import AdamWConfig
 
@@ -47,7 +47,7 @@ def test_frozen_parameters_are_not_optimised() -> None:
 def test_length_grouped_batches_cover_everything_once_and_cut_padding() -> None:
     gen = torch.Generator().manual_seed(0)
     lengths = torch.randint(5, 60, (1000,), generator=gen).tolist()
-    sampler = LengthGroupedBatchSampler(lengths, batch_size=32, seed=1, group_size=8)
+    sampler = ShardedBatchSampler(1000, 32, seed=1, lengths=lengths, group_size=8)
     batches = list(sampler)
     assert sorted(i for b in batches for i in b) == list(range(1000))
     assert len(batches) == len(sampler)

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ftexp.data.classification import ClassificationDataModule
+from ftexp.data.classification import ClassificationData
 from ftexp.data.readers import read_columns, read_rows
 from ftexp.errors import DataError
 from ftexp.models.tiny import char_tokenizer
@@ -70,8 +70,10 @@ def test_malformed_files_name_file_line_and_fix(
         assert f"line {line}" in str(err.value)
 
 
-def module_for(path: Path, **kwargs: object) -> ClassificationDataModule:
-    return ClassificationDataModule(path=str(path), tokenizer=char_tokenizer(), **kwargs)
+def module_for(path: Path, **kwargs: object) -> ClassificationData:
+    data = ClassificationData(path=str(path), **kwargs)  # type: ignore[arg-type]
+    data.connect(char_tokenizer())
+    return data
 
 
 def test_label_out_of_range_names_the_line(tmp_path: Path) -> None:
@@ -102,7 +104,7 @@ def test_split_is_seeded_deduplicated_and_disjoint(tmp_path: Path) -> None:
     assert not (texts[0] & texts[1])
     assert not (texts[0] & texts[2])
     assert not (texts[1] & texts[2])
-    assert first.label_names == ["neg", "pos"]  # inferred, sorted
+    assert first.class_names() == ["neg", "pos"]  # inferred, sorted
     other = module_for(path, split_seed=7)
     other.load()
     assert other.splits["test"] != first.splits["test"]
@@ -111,10 +113,28 @@ def test_split_is_seeded_deduplicated_and_disjoint(tmp_path: Path) -> None:
 def test_explicit_split_files_are_used_as_given(tmp_path: Path) -> None:
     train = write(tmp_path / "train.csv", "text,label\n" + "".join(f"t{i},pos\n" for i in range(9)))
     test = write(tmp_path / "test.csv", "text,label\nx,neg\ny,pos\n")
-    data = ClassificationDataModule(
+    data = ClassificationData(
         path={"train": str(train), "test": str(test)}, labels=["neg", "pos"], val_fraction=1 / 3
     )
     data.load()
     assert [t for t, _ in data.splits["test"]] == ["x", "y"]
     assert len(data.splits["val"]) == 3
     assert len(data.splits["train"]) == 6
+
+
+def test_rows_repeated_across_given_splits_stay_in_one_split(tmp_path: Path) -> None:
+    rows = "".join(f"t{i},pos\n" for i in range(9))
+    train = write(tmp_path / "train.csv", "text,label\n" + rows + "x,neg\n")
+    val = write(tmp_path / "val.csv", "text,label\nt1,pos\nt2,pos\n")
+    test = write(tmp_path / "test.csv", "text,label\nx,neg\nt2,pos\n")
+    data = ClassificationData(
+        path={"train": str(train), "val": str(val), "test": str(test)}, labels=["neg", "pos"]
+    )
+    data.load()
+    texts = {k: [t for t, _ in v] for k, v in data.splits.items()}
+    assert texts["test"] == ["x", "t2"]
+    assert texts["val"] == ["t1"]  # t2 is a test row
+    assert "x" not in texts["train"]
+    assert "t1" not in texts["train"]
+    assert data.dropped["train_overlap"] == 3
+    assert data.dropped["val_overlap"] == 1

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import itertools
-import random
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-import lightning as L
-import torch
 import yaml
-from torch.utils.data import DataLoader
-from transformers import PreTrainedTokenizerBase
 
-from ftexp.data.resumable import SplitLoaders, split_loader
+from ftexp.data.base import FinetuneData
 from ftexp.data.sources import column_problems, load_rows, split_files
 from ftexp.errors import DataError
 
@@ -48,7 +44,7 @@ def read_conversations(path: Path) -> list[Pair]:
 
 
 def encode_pair(
-    tokenizer: PreTrainedTokenizerBase, prompt: str, response: str, system: str | None, limit: int
+    tokenizer: Any, prompt: str, response: str, system: str | None, limit: int
 ) -> dict[str, list[int]]:
     """Chat-template one exchange; labels are -100 on the prompt (and template) tokens."""
     messages = [{"role": "system", "content": system}] if system else []
@@ -88,163 +84,86 @@ def pack(examples: list[dict[str, list[int]]], width: int) -> list[list[dict[str
     return rows
 
 
-class ChatCollator:
-    """Pad examples, or lay packed documents side by side with restarting positions.
-
-    Packed rows carry ``position_ids`` that restart at 0 for each document and no attention
-    mask: the model then attends only within a document (block-diagonal causal mask), so packing
-    never lets one example see another. The first token of each document has label -100, so no
-    loss crosses a boundary either. ``seq_lengths`` lists document lengths for throughput.
-    """
-
-    def __init__(self, pad_token_id: int, packed: bool) -> None:
-        self.pad_token_id, self.packed = pad_token_id, packed
-
-    def __call__(self, batch: list[Any]) -> dict[str, torch.Tensor]:
-        """Collate examples (or packed rows of examples)."""
-        rows = batch if self.packed else [[example] for example in batch]
-        width = max(sum(len(doc["input_ids"]) for doc in row) for row in rows)
-        ids = torch.full((len(rows), width), self.pad_token_id, dtype=torch.long)
-        labels = torch.full((len(rows), width), IGNORE, dtype=torch.long)
-        positions = torch.zeros((len(rows), width), dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        lengths = []
-        for r, row in enumerate(rows):
-            start = 0
-            for doc in row:
-                n = len(doc["input_ids"])
-                ids[r, start : start + n] = torch.tensor(doc["input_ids"])
-                labels[r, start : start + n] = torch.tensor(doc["labels"])
-                labels[r, start] = IGNORE
-                positions[r, start : start + n] = torch.arange(n)
-                mask[r, start : start + n] = 1
-                lengths.append(n)
-                start += n
-            positions[r, start:] = torch.arange(width - start)  # padding: its own "document"
-        out = {"input_ids": ids, "labels": labels, "seq_lengths": torch.tensor(lengths)}
-        if self.packed:
-            out["position_ids"] = positions
-        else:
-            out["attention_mask"] = mask
-        return out
-
-
-class ChatDataModule(SplitLoaders, L.LightningDataModule):
+@dataclass
+class ChatData(FinetuneData):
     """Instruction/response pairs from chatterbot YAML, or csv/jsonl columns, for SFT.
 
-    Deduplicated, shuffled with ``split_seed`` and split like the classification data; each
-    pair is rendered with the tokenizer's chat template and only response tokens carry loss.
+    Each pair is rendered with the tokenizer's chat template and only response tokens carry
+    loss; ``packing`` lays several pairs into one ``max_length`` row.
+
+    Attributes:
+        prompt_column / response_column: columns of a csv/jsonl source.
+        system_prompt: an optional system message before every exchange.
+        max_length: tokens per example (per packed row when packing).
+        packing: pack examples into rows; attention never crosses examples.
     """
 
-    def __init__(
-        self,
-        path: str | None = None,
-        artifact: Mapping[str, str] | None = None,
-        prompt_column: str = "prompt",
-        response_column: str = "response",
-        system_prompt: str | None = None,
-        val_fraction: float = 0.05,
-        test_fraction: float = 0.05,
-        split_seed: int = 1234,
-        max_samples: int | None = None,
-        max_length: int = 256,
-        packing: bool = False,
-        batch_size: int = 8,
-        eval_batch_size: int = 16,
-        num_workers: int = 0,
-        pin_memory: bool = False,
-        tokenizer: PreTrainedTokenizerBase | None = None,
-    ) -> None:
-        super().__init__()
-        self.path, self.artifact = path, artifact
-        self.prompt_column, self.response_column = prompt_column, response_column
-        self.system_prompt = system_prompt
-        self.val_fraction, self.test_fraction = val_fraction, test_fraction
-        self.split_seed, self.max_samples, self.max_length = split_seed, max_samples, max_length
-        self.packing = packing
-        self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
-        self.num_workers, self.pin_memory = num_workers, pin_memory
-        self.tokenizer = tokenizer
-        self.splits: dict[str, list[Pair]] = {}
-        self.encoded: dict[str, list[Any]] = {}
+    provides: ClassVar[frozenset[str]] = frozenset({"input_ids", "labels", "prompt"})
 
-    def problems(self) -> list[str]:
-        """Validate settings and the source without tokenizing."""
+    path: str | None = None
+    artifact: dict[str, str] | None = None
+    prompt_column: str = "prompt"
+    response_column: str = "response"
+    system_prompt: str | None = None
+    max_length: int = 256
+    packing: bool = False
+    val_fraction: float = 0.05
+    test_fraction: float = 0.05
+    batch_size: int = 8
+    eval_batch_size: int = 16
+
+    def source_problems(self) -> list[str]:
+        """Validate the source without tokenizing."""
         issues = []
         if (self.path is None) == (self.artifact is None):
             issues.append("data: set exactly one of data.path, data.artifact")
-        if not (0 <= self.val_fraction < 1 and 0 <= self.test_fraction < 1):
-            issues.append("data.val_fraction and data.test_fraction must be in [0, 1)")
-        for key in ("max_length", "batch_size", "eval_batch_size"):
-            if getattr(self, key) <= 0:
-                issues.append(f"data.{key} must be > 0, got {getattr(self, key)}")
-        if self.path is not None and not self._is_yaml(Path(str(self.path))):
+        if self.max_length <= 0:
+            issues.append(f"data.max_length must be > 0, got {self.max_length}")
+        if self.path is not None and not _is_yaml(Path(str(self.path))):
             files = split_files(self.path, None)
             issues += column_problems(files, [self.prompt_column, self.response_column])
         return issues
 
-    @staticmethod
-    def _is_yaml(path: Path) -> bool:
-        return path.is_dir() or path.suffix in (".yml", ".yaml")
+    def _source(self) -> Path:
+        return Path(str(self.path)) if self.path else split_files(None, self.artifact)["all"]
 
-    def objective_kwargs(self) -> dict[str, Any]:
-        """Nothing: labels are token ids."""
-        return {}
+    def origin(self) -> str:
+        """The file or folder the pairs come from."""
+        return str(self._source())
 
-    def load(self) -> None:
-        """Read and split the pairs (no tokenizer needed)."""
-        if self.splits:
-            return
-        source = Path(str(self.path)) if self.path else split_files(None, self.artifact)["all"]
-        if self._is_yaml(source):
-            pairs = read_conversations(source)
-        else:
-            pairs = [
-                (str(r[self.prompt_column]), str(r[self.response_column]))
-                for rows in load_rows({"all": source}).values()
-                for _, r in rows
-            ]
-        pairs = list(dict.fromkeys(pairs))
-        random.Random(self.split_seed).shuffle(pairs)
-        n_val, n_test = (
-            round(len(pairs) * self.val_fraction),
-            round(len(pairs) * self.test_fraction),
-        )
-        self.splits = {
-            "val": pairs[:n_val],
-            "test": pairs[n_val : n_val + n_test],
-            "train": pairs[n_val + n_test :],
-        }
-        if self.max_samples:
-            self.splits = {k: v[: self.max_samples] for k, v in self.splits.items()}
-        for name, split in self.splits.items():
-            if not split:
-                raise DataError(source, f"the {name} split is empty", fix="add pairs or fractions")
+    def read(self) -> dict[str, list[Pair]]:
+        """Every (prompt, response) pair."""
+        source = self._source()
+        if _is_yaml(source):
+            return {"all": read_conversations(source)}
+        pairs = [
+            (str(r[self.prompt_column]), str(r[self.response_column]))
+            for rows in load_rows({"all": source}).values()
+            for _, r in rows
+        ]
+        return {"all": pairs}
 
-    def setup(self, stage: str | None = None) -> None:
-        """Tokenize every split once (and pack the training split when asked)."""
-        self.load()
-        if self.encoded:
-            return
-        if self.tokenizer is None:
-            raise RuntimeError("ChatDataModule needs a tokenizer")
-        for name, pairs in self.splits.items():
-            examples = [
-                encode_pair(self.tokenizer, p, r, self.system_prompt, self.max_length)
-                for p, r in pairs
-            ]
-            self.encoded[name] = pack(examples, self.max_length) if self.packing else examples
+    def encode(self, example: Pair) -> dict[str, list[int]]:
+        """Chat-template one exchange, loss on the response only."""
+        prompt, response = example
+        return encode_pair(self.processor, prompt, response, self.system_prompt, self.max_length)
 
-    def _loader(self, split: str, batch_size: int, train: bool) -> DataLoader[Any]:
-        assert self.tokenizer is not None
-        pad = self.tokenizer.pad_token_id
-        return split_loader(
-            self.encoded[split],
-            train=train,
-            seed=self.split_seed,
-            batch_size=batch_size,
-            shuffle=train,
-            collate_fn=ChatCollator(pad if pad is not None else 0, self.packing),
-            num_workers=self.num_workers,
-            pin_memory=self.pin_memory,
-        )
+    def finish_train(self, encoded: list[Any]) -> list[Any]:
+        """Pack the training examples into rows when ``packing``."""
+        return pack(encoded, self.max_length) if self.packing else encoded
+
+    def length(self, encoded: Any) -> int:
+        """Tokens of an example (or of a packed row)."""
+        rows = encoded if isinstance(encoded, list) else [encoded]
+        return sum(len(doc["input_ids"]) for doc in rows)
+
+    def collator(self, train: bool) -> Any:
+        """Padding, or packed rows with restarting positions (training split only)."""
+        from ftexp.data.collate import ChatCollator
+
+        pad = self.processor.pad_token_id
+        return ChatCollator(pad if pad is not None else 0, self.packing and train)
+
+
+def _is_yaml(path: Path) -> bool:
+    return path.is_dir() or path.suffix in (".yml", ".yaml")

@@ -1,4 +1,4 @@
-"""Batch collation with dynamic padding (pad to the longest sequence in the batch)."""
+"""Batch collation (imports torch; the data classes import this lazily)."""
 
 from __future__ import annotations
 
@@ -6,21 +6,176 @@ from typing import Any
 
 import torch
 
+from ftexp.data.chat import IGNORE, token_ids
+
+__all__ = [
+    "IGNORE",
+    "ChatCollator",
+    "MaskingCollator",
+    "PaddingCollator",
+    "PairCollator",
+    "PromptCollator",
+    "mask_tokens",
+]
+
+
+def _padded(
+    rows: list[list[int]], pad: int, left: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(ids, mask)`` of rows padded to the longest (right-padded unless ``left``)."""
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, row in enumerate(rows):
+        span = slice(width - len(row), width) if left else slice(0, len(row))
+        ids[i, span] = torch.as_tensor(row, dtype=torch.long)
+        mask[i, span] = 1
+    return ids, mask
+
 
 class PaddingCollator:
-    """Pad ``input_ids`` to the batch maximum and build the attention mask."""
+    """Pad ``input_ids`` to the batch maximum, build the attention mask, stack class ids."""
 
     def __init__(self, pad_token_id: int) -> None:
         self.pad_token_id = pad_token_id
 
     def __call__(self, batch: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         """Collate examples into padded tensors."""
-        width = max(len(x["input_ids"]) for x in batch)
-        input_ids = torch.full((len(batch), width), self.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, example in enumerate(batch):
-            ids = example["input_ids"]
-            input_ids[row, : len(ids)] = torch.as_tensor(ids)
-            mask[row, : len(ids)] = 1
-        labels = torch.as_tensor([x["labels"] for x in batch], dtype=torch.long)
-        return {"input_ids": input_ids, "attention_mask": mask, "labels": labels}
+        ids, mask = _padded([x["input_ids"] for x in batch], self.pad_token_id)
+        labels = torch.as_tensor([x["label"] for x in batch], dtype=torch.long)
+        return {"input_ids": ids, "attention_mask": mask, "label": labels}
+
+
+class ChatCollator:
+    """Pad examples, or lay packed documents side by side with restarting positions.
+
+    Packed rows carry ``position_ids`` that restart at 0 for each document and no attention
+    mask: the model then attends only within a document (block-diagonal causal mask), so packing
+    never lets one example see another. The first token of each document has label -100, so no
+    loss crosses a boundary either. ``seq_lengths`` lists document lengths for throughput.
+    """
+
+    def __init__(self, pad_token_id: int, packed: bool) -> None:
+        self.pad_token_id, self.packed = pad_token_id, packed
+
+    def __call__(self, batch: list[Any]) -> dict[str, torch.Tensor]:
+        """Collate examples (or packed rows of examples)."""
+        rows = batch if self.packed else [[example] for example in batch]
+        width = max(sum(len(doc["input_ids"]) for doc in row) for row in rows)
+        ids = torch.full((len(rows), width), self.pad_token_id, dtype=torch.long)
+        labels = torch.full((len(rows), width), IGNORE, dtype=torch.long)
+        positions = torch.zeros((len(rows), width), dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        lengths = []
+        for r, row in enumerate(rows):
+            start = 0
+            for doc in row:
+                n = len(doc["input_ids"])
+                ids[r, start : start + n] = torch.tensor(doc["input_ids"])
+                labels[r, start : start + n] = torch.tensor(doc["labels"])
+                labels[r, start] = IGNORE
+                positions[r, start : start + n] = torch.arange(n)
+                mask[r, start : start + n] = 1
+                lengths.append(n)
+                start += n
+            positions[r, start:] = torch.arange(width - start)  # padding: its own "document"
+        out = {"input_ids": ids, "labels": labels, "seq_lengths": torch.tensor(lengths)}
+        if self.packed:
+            out["position_ids"] = positions
+        else:
+            out["attention_mask"] = mask
+        return out
+
+
+class PairCollator:
+    """Right-pad chosen and rejected sequences to one shared width."""
+
+    def __init__(self, pad_token_id: int) -> None:
+        self.pad_token_id = pad_token_id
+
+    def __call__(self, batch: list[dict[str, list[int]]]) -> dict[str, torch.Tensor]:
+        """Collate pairs."""
+        width = max(len(x[f"{k}_input_ids"]) for x in batch for k in ("chosen", "rejected"))
+        out: dict[str, torch.Tensor] = {}
+        for key in ("chosen", "rejected"):
+            ids = torch.full((len(batch), width), self.pad_token_id, dtype=torch.long)
+            labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, example in enumerate(batch):
+                n = len(example[f"{key}_input_ids"])
+                ids[row, :n] = torch.tensor(example[f"{key}_input_ids"])
+                labels[row, :n] = torch.tensor(example[f"{key}_labels"])
+                mask[row, :n] = 1
+            out |= {f"{key}_input_ids": ids, f"{key}_labels": labels, f"{key}_attention_mask": mask}
+        return out
+
+
+def mask_tokens(
+    ids: torch.Tensor,
+    tokenizer: Any,
+    probability: float,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """BERT masking: pick ``probability`` of the real tokens; 80% [MASK], 10% random, 10% kept.
+
+    Returns ``(inputs, labels)``; labels are -100 except at picked positions. Special and
+    padding tokens are never picked.
+    """
+    special = torch.tensor(
+        [
+            tokenizer.get_special_tokens_mask(row, already_has_special_tokens=True)
+            for row in ids.tolist()
+        ],
+        dtype=torch.bool,
+    )
+    picked = (torch.rand(ids.shape, generator=generator) < probability) & ~special
+    labels = torch.where(picked, ids, torch.full_like(ids, IGNORE))
+    inputs = ids.clone()
+    roll = torch.rand(ids.shape, generator=generator)
+    inputs[picked & (roll < 0.8)] = int(tokenizer.mask_token_id)
+    swap = picked & (roll >= 0.8) & (roll < 0.9)
+    inputs[swap] = torch.randint(len(tokenizer), ids.shape, generator=generator)[swap]
+    return inputs, labels
+
+
+class MaskingCollator:
+    """Pad, then mask (fresh masks each time for training, fixed by ``seed`` for evaluation)."""
+
+    def __init__(self, tokenizer: Any, probability: float, seed: int | None) -> None:
+        self.tokenizer, self.probability, self.seed = tokenizer, probability, seed
+
+    def __call__(self, batch: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        """Collate and mask."""
+        ids, mask = _padded([x["input_ids"] for x in batch], self.tokenizer.pad_token_id or 0)
+        generator = None
+        if self.seed is not None:  # evaluation: the same masks every time
+            generator = torch.Generator().manual_seed(self.seed + int(ids.sum()))
+        inputs, labels = mask_tokens(ids, self.tokenizer, self.probability, generator)
+        labels[mask == 0] = IGNORE
+        return {"input_ids": inputs, "attention_mask": mask, "mlm_labels": labels}
+
+
+class PromptCollator:
+    """Chat-template user prompts and left-pad them (generation appends on the right)."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.tokenizer = tokenizer
+
+    def __call__(self, prompts: list[str]) -> dict[str, torch.Tensor]:
+        """Collate prompts into ``prompt_input_ids`` / ``prompt_attention_mask``."""
+        rows = [
+            token_ids(
+                self.tokenizer.apply_chat_template(
+                    [{"role": "user", "content": p}], add_generation_prompt=True, tokenize=True
+                )
+            )
+            for p in prompts
+        ]
+        ids, mask = _padded(rows, self.tokenizer.pad_token_id or 0, left=True)
+        return {"prompt_input_ids": ids, "prompt_attention_mask": mask}
+
+
+def lm_batch(rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+    """Stack fixed-length token rows; every position is a target."""
+    ids = torch.as_tensor([row["input_ids"] for row in rows], dtype=torch.long)
+    return {"input_ids": ids, "labels": ids.clone()}

@@ -7,6 +7,7 @@ import csv
 import gzip
 import io
 import json
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -63,10 +64,17 @@ def read_columns(path: Path) -> list[str]:
 
 def _decode(path: Path) -> str:
     raw = path.read_bytes()
-    if path.name.endswith(".bz2"):
-        raw = bz2.decompress(raw)
-    elif path.name.endswith(".gz"):
-        raw = gzip.decompress(raw)
+    try:
+        if path.name.endswith(".bz2"):
+            raw = bz2.decompress(raw)
+        elif path.name.endswith(".gz"):
+            raw = gzip.decompress(raw)
+    except (OSError, EOFError, ValueError, zlib.error) as err:
+        raise DataError(
+            path,
+            f"the compressed file is truncated or corrupt ({err})",
+            fix="download or write the file again, or decompress it to check",
+        ) from None
     if not raw.strip():
         raise DataError(path, "file is empty", fix="point data.path at a file with a header + rows")
     try:

@@ -53,25 +53,3 @@ def split_loader(data: Any, *, train: bool, seed: int, **kwargs: Any) -> DataLoa
     """
     loader = ResumableLoader if train else DataLoader
     return loader(data, generator=torch.Generator().manual_seed(seed), **kwargs)
-
-
-class SplitLoaders:
-    """``train/val/test_dataloader`` of a data module that builds them with ``_loader``."""
-
-    batch_size: int
-    eval_batch_size: int
-
-    def _loader(self, split: str, batch_size: int, train: bool) -> DataLoader:  # type: ignore[type-arg]
-        raise NotImplementedError
-
-    def train_dataloader(self) -> DataLoader:  # type: ignore[type-arg]
-        """Shuffled (and resumable) training batches."""
-        return self._loader("train", self.batch_size, train=True)
-
-    def val_dataloader(self) -> DataLoader:  # type: ignore[type-arg]
-        """Validation batches."""
-        return self._loader("val", self.eval_batch_size, train=False)
-
-    def test_dataloader(self) -> DataLoader:  # type: ignore[type-arg]
-        """Test batches."""
-        return self._loader("test", self.eval_batch_size, train=False)

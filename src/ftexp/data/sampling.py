@@ -1,4 +1,11 @@
-"""Length-grouped batching: batches of similar length waste less compute on padding."""
+"""Rank-aware batching: every example of a split goes to exactly one rank, once per epoch.
+
+Each step has one *global* batch of ``world_size x batch_size`` examples; rank ``r`` takes the
+``r``-th of ``world_size`` near-equal contiguous chunks of it. So all ranks take the same
+number of steps (collectives such as FSDP's all-gathers never wait on a rank that ran out),
+no example is repeated or dropped (unlike ``DistributedSampler``'s padding), and one process
+with batch ``B`` sees exactly the global batches of 2 ranks with batch ``B/2``.
+"""
 
 from __future__ import annotations
 
@@ -8,52 +15,78 @@ import torch
 from torch.utils.data import Sampler
 
 
-class LengthGroupedBatchSampler(Sampler[list[int]]):
-    """Shuffle, sort by length inside mega-batches of ``group_size`` batches, shuffle batches.
+class ShardedBatchSampler(Sampler[list[int]]):
+    """This rank's batches of a split: shuffled per epoch for training, length-sorted for eval.
 
-    Randomness comes from a seeded generator advanced once per epoch, so runs stay reproducible
-    and resumable while each epoch sees a different order. On the Rotten Tomatoes snippets this
-    cuts padded tokens per batch by about a third compared with random batches.
-
-    Under ``torch.distributed`` every rank draws the same order and takes every world-size-th
-    batch (wrapping around so all ranks take the same number of steps), so the trainer's
-    ``use_distributed_sampler`` must be off (``trainer=ddp`` does that).
+    Training order: a seeded permutation per epoch (``seed + epoch``), so runs are reproducible
+    and resumable; with ``lengths`` the permutation is cut into mega-batches of ``group_size``
+    global batches sorted by length (about a third less padding on the sentiment snippets).
+    Evaluation order (``shuffle=False``): sorted by length, which cuts padding further.
     """
 
     def __init__(
-        self, lengths: list[int], batch_size: int, seed: int, group_size: int = 50
+        self,
+        size: int,
+        batch_size: int,
+        seed: int = 0,
+        lengths: list[int] | None = None,
+        shuffle: bool = True,
+        group_size: int = 50,
     ) -> None:
-        self.lengths, self.batch_size = lengths, batch_size
-        self.seed, self.group_size, self.epoch = seed, group_size, 0
+        self.size, self.batch_size, self.seed = size, batch_size, seed
+        self.lengths, self.shuffle, self.group_size = lengths, shuffle, group_size
+        self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
         """Select the shuffle of ``epoch`` (Lightning calls this at each epoch start)."""
         self.epoch = epoch
 
-    def _all_batches(self) -> int:
-        return (len(self.lengths) + self.batch_size - 1) // self.batch_size
-
     def __len__(self) -> int:
-        rank_count = _world()[1]
-        return (self._all_batches() + rank_count - 1) // rank_count
+        world = _world()[1]
+        width = self.batch_size * world
+        count, tail = divmod(self.size, width)
+        return count + (1 if tail and (tail >= world or count == 0) else 0)
 
     def __iter__(self) -> Iterator[list[int]]:
         rank, world = _world()
-        batches = self._ordered_batches()
-        for step in range(len(self)):
-            yield batches[(step * world + rank) % len(batches)]
+        for batch in self.global_batches():
+            yield _chunk(batch, rank, world)
 
-    def _ordered_batches(self) -> list[list[int]]:
+    def global_batches(self) -> list[list[int]]:
+        """Every step's batch over all ranks, in order (a tail smaller than the world joins one)."""
+        world = _world()[1]
+        width = self.batch_size * world
+        if not self.shuffle:
+            order = list(range(self.size))
+            if self.lengths is not None:
+                order.sort(key=self.lengths.__getitem__)
+            batches = [order[i : i + width] for i in range(0, self.size, width)]
+        else:
+            batches = self._shuffled(width)
+        small = [i for i, batch in enumerate(batches) if len(batch) < world]
+        if small and len(batches) > 1:
+            tail = batches.pop(small[0])
+            batches[max(small[0] - 1, 0)] += tail
+        return batches
+
+    def _shuffled(self, width: int) -> list[list[int]]:
         generator = torch.Generator().manual_seed(self.seed + self.epoch)
-        order = torch.randperm(len(self.lengths), generator=generator).tolist()
-        span = self.batch_size * self.group_size
+        order = torch.randperm(self.size, generator=generator).tolist()
+        if self.lengths is None:
+            return [order[i : i + width] for i in range(0, self.size, width)]
+        lengths, span = self.lengths, width * self.group_size
         batches = []
-        for start in range(0, len(order), span):
-            group = sorted(order[start : start + span], key=self.lengths.__getitem__, reverse=True)
-            batches += [
-                group[i : i + self.batch_size] for i in range(0, len(group), self.batch_size)
-            ]
+        for start in range(0, self.size, span):
+            group = sorted(order[start : start + span], key=lengths.__getitem__, reverse=True)
+            batches += [group[i : i + width] for i in range(0, len(group), width)]
         return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+
+
+def _chunk(batch: list[int], rank: int, world: int) -> list[int]:
+    """The ``rank``-th of ``world`` near-equal contiguous pieces of ``batch``."""
+    share, extra = divmod(len(batch), world)
+    start = rank * share + min(rank, extra)
+    return batch[start : start + share + (1 if rank < extra else 0)]
 
 
 def _world() -> tuple[int, int]:

@@ -6,49 +6,28 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
-
-import torch
-from safetensors.torch import load_file, save_file
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from ftexp.methods.base import Method, train_head_and
 
+if TYPE_CHECKING:
+    from torch import nn
+
+    from ftexp.contract import ModelTask
+
 WEIGHTS, CONFIG = "bottleneck_adapters.safetensors", "bottleneck_adapters.json"
-ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU}
-
-
-class Bottleneck(nn.Module):
-    """``h + up(act(down(h)))`` with ``up`` zero-initialised, so training starts at identity."""
-
-    def __init__(self, dim: int, reduction: int, activation: str, residual: bool) -> None:
-        super().__init__()
-        hidden = max(1, dim // reduction)
-        self.down, self.act, self.up = (
-            nn.Linear(dim, hidden),
-            ACTIVATIONS[activation](),
-            nn.Linear(hidden, dim),
-        )
-        self.residual = residual
-        nn.init.zeros_(self.up.weight)
-        nn.init.zeros_(self.up.bias)
-
-    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        """Apply the adapter to a sub-layer output."""
-        update = self.up(self.act(self.down(hidden)))
-        return hidden + update if self.residual else update
-
-
-class AdaptedLinear(nn.Module):
-    """A frozen linear sub-layer output projection followed by a bottleneck adapter."""
-
-    def __init__(self, base: nn.Linear, adapter: Bottleneck) -> None:
-        super().__init__()
-        self.base, self.adapter = base, adapter
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Project, then adapt (before the block's residual add and LayerNorm, as in Houlsby)."""
-        return self.adapter(self.base(x))
+ACTIVATIONS = ("relu", "gelu", "silu")
+# where each block's attention and FFN outputs are projected, by Hugging Face model_type
+FAMILY_TARGETS = {
+    "bert": {"attention": r"attention\.output\.dense$", "ffn": r"layer\.\d+\.output\.dense$"},
+    "roberta": {"attention": r"attention\.output\.dense$", "ffn": r"layer\.\d+\.output\.dense$"},
+    "distilbert": {"attention": r"attention\.out_lin$", "ffn": r"ffn\.lin2$"},
+    "llama": {"attention": r"self_attn\.o_proj$", "ffn": r"mlp\.down_proj$"},
+    "mistral": {"attention": r"self_attn\.o_proj$", "ffn": r"mlp\.down_proj$"},
+    "qwen2": {"attention": r"self_attn\.o_proj$", "ffn": r"mlp\.down_proj$"},
+    "gpt2": {"attention": r"attn\.c_proj$", "ffn": r"mlp\.c_proj$"},
+    "vit": {"attention": r"attention\.output\.dense$", "ffn": r"layer\.\d+\.output\.dense$"},
+}
 
 
 @dataclass
@@ -63,7 +42,7 @@ class Adapter(Method):
         residual: add the adapter output to its input (the standard form).
         train_layernorm: also train LayerNorm weights (Houlsby's paper does).
         attention_modules / ffn_modules: regexes naming each block's attention-output and
-            FFN-output projections; they come from the model family's config.
+            FFN-output projections; ``null`` takes them from the model family (``model_type``).
     """
 
     lr: float = 1e-3
@@ -72,8 +51,8 @@ class Adapter(Method):
     activation: str = "relu"
     residual: bool = True
     train_layernorm: bool = True
-    attention_modules: str = r"attention\.output\.dense$"
-    ffn_modules: str = r"layer\.\d+\.output\.dense$"
+    attention_modules: str | None = None
+    ffn_modules: str | None = None
     also_train: list[str] = field(default_factory=lambda: ["pooler"])
 
     def __post_init__(self) -> None:
@@ -88,34 +67,51 @@ class Adapter(Method):
             issues.append(f"method.reduction_factor must be > 0, got {self.reduction_factor}")
         if self.activation not in ACTIVATIONS:
             issues.append(f"method.activation must be one of {sorted(ACTIVATIONS)}")
-        for key, pattern in self._targets().items():
-            if not pattern:
-                issues.append(
-                    f"method=adapter cannot serve this model: model.adapter_targets.{key} is not "
-                    "set; give regexes naming each block's attention-output and FFN-output "
-                    "projections (see conf/model/minilm.yaml for BERT)"
-                )
         return issues
 
-    def _targets(self) -> dict[str, str]:
-        """The sub-layer outputs this variant adapts: ``{kind: regex}``."""
-        targets = {"ffn": self.ffn_modules}
-        if self.variant == "houlsby":
-            targets["attention"] = self.attention_modules
-        return targets
+    def family_problems(self, family: str | None) -> list[str]:
+        """Whether this method can find its insertion points in a model family."""
+        if family is None or all(self._given().values()) or family in FAMILY_TARGETS:
+            return []
+        return [
+            f"method=adapter cannot serve model family {family!r} (it knows "
+            f"{sorted(FAMILY_TARGETS)}); "
+            "set method.attention_modules and method.ffn_modules to regexes naming each block's "
+            "attention-output and FFN-output projections"
+        ]
 
-    def apply(self, model: nn.Module) -> nn.Module:
+    def _given(self) -> dict[str, str | None]:
+        given = {"ffn": self.ffn_modules}
+        if self.variant == "houlsby":
+            given["attention"] = self.attention_modules
+        return given
+
+    def _targets(self, family: str | None) -> dict[str, str]:
+        """The sub-layer outputs this variant adapts: ``{kind: regex}``."""
+        known = FAMILY_TARGETS.get(family or "", {})
+        return {kind: pattern or known.get(kind, "") for kind, pattern in self._given().items()}
+
+    def apply(self, model: nn.Module, task: ModelTask) -> nn.Module:
         """Insert adapters after the matching projections and set what trains."""
-        patterns = [re.compile(p) for p in self._targets().values()]
+        from torch import nn
+        from transformers.pytorch_utils import Conv1D
+
+        from ftexp.methods.bottleneck import AdaptedLinear, Bottleneck
+
+        family = getattr(getattr(model, "config", None), "model_type", None)
+        issues = self.family_problems(family)
+        if issues:
+            raise ValueError(issues[0])
+        patterns = [re.compile(p) for p in self._targets(family).values() if p]
         matches = [
             (name, module)
             for name, module in model.named_modules()
-            if isinstance(module, nn.Linear) and any(p.search(name) for p in patterns)
+            if isinstance(module, (nn.Linear, Conv1D)) and any(p.search(name) for p in patterns)
         ]
         if not matches:
             raise ValueError(
                 f"no linear layer matches {[p.pattern for p in patterns]}; set "
-                "model.adapter_targets for this model family"
+                "method.attention_modules / method.ffn_modules for this model"
             )
         train_head_and(
             model,
@@ -125,13 +121,15 @@ class Adapter(Method):
         for name, linear in matches:
             parent_name, _, child = name.rpartition(".")
             adapter = Bottleneck(
-                linear.out_features, self.reduction_factor, self.activation, self.residual
+                _out_features(linear), self.reduction_factor, self.activation, self.residual
             ).to(linear.weight.device)
             setattr(model.get_submodule(parent_name), child, AdaptedLinear(linear, adapter))
         return model
 
     def save(self, model: nn.Module, out_dir: Path) -> None:
         """Write the trainable tensors (adapters, head, norms) and the method settings."""
+        from safetensors.torch import save_file
+
         out_dir.mkdir(parents=True, exist_ok=True)
         tensors = {
             n: p.detach().contiguous().cpu() for n, p in model.named_parameters() if p.requires_grad
@@ -139,12 +137,19 @@ class Adapter(Method):
         save_file(tensors, out_dir / WEIGHTS)
         (out_dir / CONFIG).write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
 
-    def load_saved(self, spec: Any, out_dir: Path) -> nn.Module:
+    def load_saved(self, spec: Any, out_dir: Path, task: ModelTask) -> nn.Module:
         """Rebuild base + adapters from the spec, then load the saved tensors."""
-        model = self.apply(self.load_base(spec, out_dir))
+        from safetensors.torch import load_file
+
+        model = self.apply(self.load_base(spec, out_dir, task), task)
         tensors = load_file(out_dir / WEIGHTS)
         missing = set(tensors) - set(dict(model.named_parameters()))
         if missing:
             raise ValueError(f"{out_dir / WEIGHTS} has tensors the model lacks: {sorted(missing)}")
         model.load_state_dict(tensors, strict=False)
         return model
+
+
+def _out_features(layer: Any) -> int:
+    """Output width of a linear layer (``nn.Linear``, or GPT-2's transposed ``Conv1D``)."""
+    return int(getattr(layer, "out_features", None) or layer.nf)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from torch import nn
+if TYPE_CHECKING:
+    from torch import nn
 
-from ftexp.utils.params import head_parameter_names
+    from ftexp.contract import ModelTask
 
 
 @dataclass
@@ -21,12 +22,9 @@ class Method:
     Attributes:
         lr: the learning rate this method is tuned for; ``optim.lr`` defaults to it, because good
             rates differ by ~10x between full fine-tuning and adapters.
-        task: the PEFT task type, set by the objective (``SEQ_CLS``, ``CAUSAL_LM``); not a
-            config key.
     """
 
     lr: float = 5e-5
-    task: str = field(default="SEQ_CLS", init=False, repr=False)
     # True when ``reference`` can give the untrained model without a copy (PEFT adapters)
     reference_by_disabling = False
     # strategy name -> why this method cannot run under it (checked at config time)
@@ -40,8 +38,8 @@ class Method:
         """Extra kwargs for loading the backbone (e.g. a quantization config)."""
         return {}
 
-    def apply(self, model: nn.Module) -> nn.Module:
-        """Return the model with the method applied and ``requires_grad`` set."""
+    def apply(self, model: nn.Module, task: ModelTask) -> nn.Module:
+        """Return the model (loaded for ``task``) with the method applied, ``requires_grad`` set."""
         raise NotImplementedError
 
     def optimizer_parameters(self, model: nn.Module) -> list[tuple[str, nn.Parameter]]:
@@ -70,27 +68,15 @@ class Method:
         """Save in Hugging Face format (PEFT models write adapter weights only)."""
         model.save_pretrained(out_dir)  # type: ignore[operator]
 
-    def load_saved(self, spec: Any, out_dir: Path) -> nn.Module:
+    def load_saved(self, spec: Any, out_dir: Path, task: ModelTask) -> nn.Module:
         """Reload what ``save`` wrote; the default reads a complete HF model folder."""
-        import transformers
+        return task.load_saved(out_dir, **self.load_kwargs())
 
-        auto = getattr(transformers, AUTO_CLASSES.get(self.task, AUTO_CLASSES["SEQ_CLS"]))
-        return auto.from_pretrained(out_dir, **self.load_kwargs())
+    def load_base(self, spec: Any, out_dir: Path, task: ModelTask) -> nn.Module:
+        """Load the untrained base a saved adapter belongs to (labels saved beside it)."""
+        labels = saved_labels(out_dir) if task.labelled else None
+        return task.load(spec, labels, **self.load_kwargs())
 
-    def load_base(self, spec: Any, out_dir: Path) -> nn.Module:
-        """Load the untrained base a saved adapter belongs to (by the objective's task)."""
-        if self.task in SPEC_LOADERS:
-            return getattr(spec, SPEC_LOADERS[self.task])(**self.load_kwargs())
-        return spec.load_classifier(saved_labels(out_dir), **self.load_kwargs())
-
-
-# how each PEFT task type's model is rebuilt: HF auto class, and model-spec loader
-AUTO_CLASSES = {
-    "SEQ_CLS": "AutoModelForSequenceClassification",
-    "CAUSAL_LM": "AutoModelForCausalLM",
-    "FEATURE_EXTRACTION": "AutoModelForMaskedLM",
-}
-SPEC_LOADERS = {"CAUSAL_LM": "load_causal_lm", "FEATURE_EXTRACTION": "load_masked_lm"}
 
 LABELS_FILE = "labels.json"
 
@@ -113,6 +99,8 @@ def train_head_and(
     Kept trainable: the head, names containing an ``also_train`` substring, and names ``extra``
     accepts. Callers then open whatever else their method trains (e.g. the top blocks).
     """
+    from ftexp.utils.params import head_parameter_names
+
     head = set(head_parameter_names(model))
     for name, param in model.named_parameters():
         keep = name in head or any(s in name for s in also_train)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-from torch import nn
+from typing import TYPE_CHECKING
 
 from ftexp.methods.base import train_head_and
 from ftexp.methods.layerwise import LayerwiseLR
 from ftexp.utils.params import transformer_blocks
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from ftexp.contract import ModelTask
 
 
 @dataclass
@@ -36,7 +40,7 @@ class Freeze(LayerwiseLR):
             issues.append(f"method.top_k must be >= 0, got {self.top_k}")
         return issues
 
-    def apply(self, model: nn.Module) -> nn.Module:
+    def apply(self, model: nn.Module, task: ModelTask) -> nn.Module:
         """Freeze everything but the head and ``also_train``, then open the top blocks."""
         blocks = transformer_blocks(model)
         if self.top_k > len(blocks):

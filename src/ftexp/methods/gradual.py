@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-import lightning as L
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from ftexp.methods.base import train_head_and
 from ftexp.methods.layerwise import LayerwiseLR
 from ftexp.utils.params import transformer_blocks
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from ftexp.contract import ModelTask
 
 
 @dataclass
@@ -46,7 +48,7 @@ class GradualUnfreeze(LayerwiseLR):
             issues.append(f"method.unit must be epochs or steps, got {self.unit!r}")
         return issues
 
-    def apply(self, model: nn.Module) -> nn.Module:
+    def apply(self, model: nn.Module, task: ModelTask) -> nn.Module:
         """Stage 0: only the head (and ``also_train``) trains."""
         self.set_stage(model, 0)
         return model
@@ -72,24 +74,6 @@ class GradualUnfreeze(LayerwiseLR):
 
     def callbacks(self) -> list[Any]:
         """The schedule that advances the stage."""
+        from ftexp.callbacks.unfreeze import UnfreezeSchedule
+
         return [UnfreezeSchedule(self)]
-
-
-class UnfreezeSchedule(L.Callback):
-    """Applies ``GradualUnfreeze.set_stage`` from the trainer's epoch or global step."""
-
-    def __init__(self, method: GradualUnfreeze) -> None:
-        self.method = method
-        self.stage = -1
-
-    def _update(self, trainer: L.Trainer, pl_module: Any) -> None:
-        progress = trainer.current_epoch if self.method.unit == "epochs" else trainer.global_step
-        stage = progress // self.method.every
-        if stage != self.stage:
-            self.method.set_stage(pl_module.model, stage)
-            self.stage = stage
-            pl_module.log("method/unfrozen_blocks", float(stage), on_step=True, on_epoch=False)
-
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: Any, *args: Any) -> None:
-        """Advance the stage when due."""
-        self._update(trainer, pl_module)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from peft import IA3Config, TaskType
+from typing import TYPE_CHECKING
 
 from ftexp.methods.peft_base import PeftMethod
+
+if TYPE_CHECKING:
+    from peft import IA3Config
 
 
 @dataclass
@@ -25,10 +27,12 @@ class IA3(PeftMethod):
     target_modules: list[str] | None = None
     feedforward_modules: list[str] | None = None
 
-    def peft_config(self) -> IA3Config:
+    def peft_config(self, task_type: str | None) -> IA3Config:
         """Return the PEFT IA3 config."""
+        from peft import IA3Config
+
         return IA3Config(
-            task_type=TaskType(self.task),
+            task_type=task_type,
             target_modules=self.target_modules,
             feedforward_modules=self.feedforward_modules,
         )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from torch import nn
+from typing import TYPE_CHECKING
 
 from ftexp.methods.base import Method
 from ftexp.utils.params import layerwise_lr_scales
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 @dataclass

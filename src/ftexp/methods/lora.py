@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-from peft import LoraConfig, TaskType
+from typing import TYPE_CHECKING
 
 from ftexp.methods.peft_base import PeftMethod
+
+if TYPE_CHECKING:
+    from peft import LoraConfig
 
 
 @dataclass
@@ -17,7 +19,8 @@ class LoRA(PeftMethod):
         r: adapter rank.
         alpha: scaling numerator; the update is scaled by ``alpha / r``.
         dropout: dropout on the adapter input.
-        target_modules: module-name suffixes to adapt; defaults to the model family's list.
+        target_modules: module-name suffixes to adapt; ``null`` adapts every linear layer but
+            the output head (PEFT's ``all-linear``), in any model family.
         modules_to_save: extra modules trained in full and saved with the adapter (the
             classification head is always included by PEFT's SEQ_CLS task).
         use_dora: weight-decomposed LoRA (DoRA, Liu et al. 2024, arXiv:2402.09353).
@@ -28,13 +31,13 @@ class LoRA(PeftMethod):
     r: int = 8
     alpha: int = 16
     dropout: float = 0.05
-    target_modules: list[str] = field(default_factory=lambda: ["query", "value"])
+    target_modules: list[str] | None = None
     modules_to_save: list[str] = field(default_factory=list)
     use_dora: bool = False
     use_rslora: bool = False
 
     def __post_init__(self) -> None:
-        self.target_modules = list(self.target_modules)
+        self.target_modules = None if self.target_modules is None else list(self.target_modules)
         self.modules_to_save = list(self.modules_to_save)
 
     def problems(self) -> list[str]:
@@ -46,18 +49,22 @@ class LoRA(PeftMethod):
             issues.append(f"method.alpha must be > 0, got {self.alpha} (typical: 2*r)")
         if not 0 <= self.dropout < 1:
             issues.append(f"method.dropout must be in [0, 1), got {self.dropout}")
-        if not self.target_modules:
-            issues.append("method.target_modules is empty; name at least one linear layer")
+        if self.target_modules is not None and not self.target_modules:
+            issues.append(
+                "method.target_modules is empty; name at least one linear layer, or null for all"
+            )
         return issues
 
-    def peft_config(self) -> LoraConfig:
+    def peft_config(self, task_type: str | None) -> LoraConfig:
         """Return the PEFT LoRA config."""
+        from peft import LoraConfig
+
         return LoraConfig(
-            task_type=TaskType(self.task),
+            task_type=task_type,
             r=self.r,
             lora_alpha=self.alpha,
             lora_dropout=self.dropout,
-            target_modules=self.target_modules,
+            target_modules=self.target_modules or "all-linear",
             modules_to_save=self.modules_to_save or None,
             use_dora=self.use_dora,
             use_rslora=self.use_rslora,

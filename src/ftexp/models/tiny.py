@@ -9,20 +9,13 @@ from __future__ import annotations
 
 import string
 import tempfile
-from dataclasses import dataclass, field
-from typing import Any
-
-import torch
-from torch import nn
-from transformers import (
-    BertConfig,
-    BertForMaskedLM,
-    BertForSequenceClassification,
-    BertTokenizerFast,
-    PreTrainedTokenizerBase,
-)
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from ftexp.models.base import label_maps
+
+if TYPE_CHECKING:
+    from torch import nn
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 CHARACTERS = string.ascii_lowercase + string.digits + string.punctuation
@@ -33,8 +26,10 @@ def char_vocab() -> list[str]:
     return SPECIAL_TOKENS + list(CHARACTERS) + [f"##{c}" for c in CHARACTERS]
 
 
-def char_tokenizer() -> PreTrainedTokenizerBase:
+def char_tokenizer() -> Any:
     """Build a real (saveable) BERT tokenizer over the character vocabulary."""
+    from transformers import BertTokenizerFast
+
     vocab = {token: i for i, token in enumerate(char_vocab())}
     return BertTokenizerFast(vocab=vocab, do_lower_case=True)
 
@@ -45,7 +40,7 @@ CHAT_TEMPLATE = (
 )
 
 
-def chat_tokenizer() -> PreTrainedTokenizerBase:
+def chat_tokenizer() -> Any:
     """The character tokenizer with a chat template; ``[SEP]`` ends every turn (EOS)."""
     tokenizer = char_tokenizer()
     tokenizer.chat_template = CHAT_TEMPLATE
@@ -63,12 +58,7 @@ class TinyBert:
     intermediate_size: int = 64
     max_positions: int = 128
     init_seed: int = 0
-    lora_target_modules: list[str] = field(default_factory=lambda: ["query", "value"])
-    adapter_targets: dict[str, str] = field(default_factory=dict)
     init_from: str | None = None
-
-    def __post_init__(self) -> None:
-        self.lora_target_modules = list(self.lora_target_modules)
 
     def problems(self) -> list[str]:
         """List config problems."""
@@ -85,7 +75,15 @@ class TinyBert:
                 issues.append(f"model.{name} must be > 0, got {getattr(self, name)}")
         return issues
 
-    def load_tokenizer(self) -> PreTrainedTokenizerBase:
+    def model_type(self) -> str:
+        """BERT."""
+        return "bert"
+
+    def config_values(self) -> dict[str, Any]:
+        """The limits a config check needs, without building the model."""
+        return {"max_position_embeddings": self.max_positions, "vocab_size": len(char_vocab())}
+
+    def load_processor(self) -> Any:
         """Return the in-process character tokenizer."""
         return char_tokenizer()
 
@@ -95,6 +93,8 @@ class TinyBert:
         Load-time options (e.g. a quantisation config) go through a real ``from_pretrained``
         of the freshly built weights, exactly as they would for a pretrained model.
         """
+        from transformers import BertForSequenceClassification
+
         if self.init_from:  # the encoder of an earlier run (e.g. masked-LM domain adaptation)
             return BertForSequenceClassification.from_pretrained(
                 f"{self.init_from}/model", **label_maps(labels), **load_kwargs
@@ -108,16 +108,24 @@ class TinyBert:
 
     def load_masked_lm(self, **load_kwargs: Any) -> nn.Module:
         """The same encoder (same seed) with a masked-LM head."""
+        import torch
+        from transformers import BertForMaskedLM
+
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.init_seed)
             return BertForMaskedLM(self._config([]))
 
     def _build(self, labels: list[str]) -> nn.Module:
+        import torch
+        from transformers import BertForSequenceClassification
+
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.init_seed)
             return BertForSequenceClassification(self._config(labels))
 
-    def _config(self, labels: list[str]) -> BertConfig:
+    def _config(self, labels: list[str]) -> Any:
+        from transformers import BertConfig
+
         return BertConfig(
             vocab_size=len(char_vocab()),
             hidden_size=self.hidden_size,

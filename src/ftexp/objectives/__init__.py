@@ -1,1 +1,1 @@
-"""Objectives: LightningModules with the steps, losses and metrics of each task."""
+"""Objectives: what is optimised. Light specs here; their LightningModules in ``lightning/``."""

@@ -1,73 +1,23 @@
-"""Sequence classification: cross-entropy, with accuracy / macro-F1 / AUROC."""
+"""``objective=classify``: sequence classification (cross-entropy; accuracy, macro-F1, AUROC)."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
-import torch
-from torch import nn
-from torchmetrics import MetricCollection
-from torchmetrics.classification import MulticlassAccuracy, MulticlassAUROC, MulticlassF1Score
-
-from ftexp.methods.base import Method
-from ftexp.models.base import ModelSpec
-from ftexp.objectives.base import FinetuneModule
-from ftexp.optim import AdamWConfig
-from ftexp.speed import SpeedConfig
+from ftexp.contract import SEQUENCE_CLASSIFICATION, ModelTask
+from ftexp.objectives.objective import Objective
 
 
-class ClassifyModule(FinetuneModule):
-    """Fine-tune a sequence classifier; logs ``{stage}/loss|acc|f1|auroc``."""
+@dataclass
+class Classify(Objective):
+    """One label per example, a fresh head sized by the data's classes."""
 
-    def __init__(
-        self,
-        model: ModelSpec,
-        method: Method,
-        optim: AdamWConfig,
-        labels: list[str],
-        speed: SpeedConfig | None = None,
-    ) -> None:
-        super().__init__(model, method, optim, speed)
-        self.labels = list(labels)
-        n = len(self.labels)
-        metrics = MetricCollection(
-            {
-                "acc": MulticlassAccuracy(num_classes=n, average="micro"),
-                "f1": MulticlassF1Score(num_classes=n, average="macro"),
-                "auroc": MulticlassAUROC(num_classes=n),
-            }
-        )
-        self.val_metrics = metrics.clone(prefix="val/")
-        self.test_metrics = metrics.clone(prefix="test/")
+    needs: ClassVar[frozenset[str]] = frozenset({"input_ids", "attention_mask", "label"})
+    task: ClassVar[ModelTask] = SEQUENCE_CLASSIFICATION
 
-    def build_backbone(self) -> nn.Module:
-        """Load the classifier with a fresh head for this dataset's labels."""
-        return self.spec.load_classifier(self.labels, **self.load_kwargs())
+    def module_class(self) -> Any:
+        """``ClassifyModule``."""
+        from ftexp.objectives.lightning.classify import ClassifyModule
 
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Return logits of shape ``(batch, num_labels)``."""
-        assert self.model is not None
-        inputs = {k: v for k, v in batch.items() if k != "labels"}
-        return self.model(**inputs).logits
-
-    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        """Cross-entropy on one batch."""
-        loss = nn.functional.cross_entropy(self(batch).float(), batch["labels"])
-        self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["labels"]))
-        return loss
-
-    def _evaluate(self, batch: dict[str, torch.Tensor], stage: str, metrics: Any) -> None:
-        logits = self(batch).float()
-        loss = nn.functional.cross_entropy(logits, batch["labels"])
-        metrics.update(logits.softmax(-1), batch["labels"])
-        size = len(batch["labels"])
-        self.log(f"{stage}/loss", loss, prog_bar=True, batch_size=size, sync_dist=True)
-        self.log_dict(metrics, prog_bar=stage == "val", batch_size=size)
-
-    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        """Accumulate validation metrics."""
-        self._evaluate(batch, "val", self.val_metrics)
-
-    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        """Accumulate test metrics."""
-        self._evaluate(batch, "test", self.test_metrics)
+        return ClassifyModule

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from typing import Any
 
 import torch
@@ -22,8 +23,8 @@ def strategy_name(trainer: DictConfig) -> str:
     return str(strategy)
 
 
-def strategy_problems(cfg: DictConfig, method: Any) -> list[str]:
-    """Problems of running ``method`` under the configured strategy on this machine."""
+def strategy_problems(cfg: DictConfig, method: Any, objective: Any = None) -> list[str]:
+    """Problems of running ``method`` and ``objective`` under the configured strategy here."""
     trainer = cfg.get("trainer")
     if trainer is None:
         return []
@@ -32,6 +33,11 @@ def strategy_problems(cfg: DictConfig, method: Any) -> list[str]:
     refusal = dict(getattr(method, "incompatible_strategies", {})).get(name)
     if refusal:
         issues.append(f"method {type(method).__name__} with trainer strategy {name}: {refusal}")
+    refusal = dict(getattr(objective, "incompatible_strategies", {})).get(name)
+    if refusal:
+        issues.append(
+            f"objective {type(objective).__name__} with trainer strategy {name}: {refusal}"
+        )
     if name.startswith("deepspeed"):
         if importlib.util.find_spec("deepspeed") is None:
             issues.append("trainer=deepspeed_* needs `pip install deepspeed`")
@@ -41,3 +47,26 @@ def strategy_problems(cfg: DictConfig, method: Any) -> list[str]:
                 "on CPU use trainer=ddp trainer.accelerator=cpu"
             )
     return issues
+
+
+def device_problems(trainer: DictConfig) -> list[str]:
+    """Devices asked for against what this machine has (a 64-process DDP on 2 cores hangs)."""
+    devices, accelerator = trainer.get("devices", 1), str(trainer.get("accelerator", "auto"))
+    if not isinstance(devices, int) or devices <= 0:
+        return []  # "auto", a list of ids: Lightning resolves and checks those itself
+    gpus = torch.cuda.device_count()
+    if accelerator in ("gpu", "cuda") or (accelerator == "auto" and gpus):
+        if devices > gpus:
+            return [
+                f"trainer.devices={devices} but this machine has {gpus} CUDA GPU(s); "
+                f"set trainer.devices<={max(gpus, 1)}"
+                + ("" if gpus else " and trainer.accelerator=cpu")
+            ]
+        return []
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if devices > (cores or 1):
+        return [
+            f"trainer.devices={devices} CPU processes but this machine has {cores} core(s); "
+            f"set trainer.devices<={cores}"
+        ]
+    return []

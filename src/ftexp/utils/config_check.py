@@ -5,18 +5,20 @@ from __future__ import annotations
 import difflib
 import inspect
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from ftexp.contract import contract_problems, run_identity
 from ftexp.errors import ConfigError
-from ftexp.utils.compat import strategy_problems
+from ftexp.utils.types import type_problems
 
 HYDRA_KEYS = {"_target_", "_partial_", "_convert_", "_recursive_", "_args_"}
-# instantiated (cheap) and asked for problems()
-COMPONENTS = ("model", "method", "optim", "data", "speed")
-TARGET_GROUPS = ("objective", "trainer")  # single targets: keys checked against the signature
+# instantiated (cheap, no torch) and asked for problems()
+COMPONENTS = ("model", "method", "optim", "data", "speed", "objective")
+TARGET_GROUPS = ("objective", "trainer")  # must be present; trainer keys checked on its signature
 TARGET_DICTS = ("callbacks", "logger")  # name -> target mappings
 
 
@@ -61,39 +63,196 @@ def _accepted_names(target: Callable[..., Any]) -> set[str] | None:
 
 
 def check_and_build(cfg: DictConfig) -> dict[str, Any]:
-    """Instantiate the cheap components, validate everything, raise ``ConfigError`` listing all.
+    """Check everything that can be known before weights load; raise ``ConfigError`` listing all.
 
-    Returns the instantiated components (``model`` spec, ``method``, ``optim``, ``data``); no
-    weights have been read at this point.
+    The cheap components (model spec, method, data, objective, optim, speed: no torch), their
+    settings, value types and contract (``check_components``, which the command line runs
+    first, before the heavy imports), then what needs torch and Lightning (trainer, callbacks,
+    loggers, strategy, devices). Returns the instantiated components; no weights have been read.
     """
+    built, issues = check_components(cfg)
+    issues += check_runtime(cfg, built)
+    if issues:
+        raise ConfigError(issues)
+    return built
+
+
+def check_components(cfg: DictConfig) -> tuple[dict[str, Any], list[str]]:
+    """The light checks (no torch import): components, types, contract, run settings."""
     issues: list[str] = []
     built: dict[str, Any] = {}
-    for key in COMPONENTS + TARGET_GROUPS:
+    for key in (*COMPONENTS, *TARGET_GROUPS):
         if cfg.get(key) is None:
             issues.append(f"config group {key!r} is missing; pick one, e.g. {key}=<option>")
-    for key in TARGET_GROUPS:
-        issues += unknown_keys(key, cfg.get(key))
-    for key in TARGET_DICTS:
-        for name, node in (cfg.get(key) or {}).items():
-            issues += unknown_keys(f"{key}.{name}", node)
     for key in COMPONENTS:
         node = cfg.get(key)
         if node is None:
             continue
+        missing = _missing_values(key, node)
+        if missing:
+            issues += missing
+            continue
         issues += unknown_keys(key, node)
+        type_issues = type_problems(key, node)
+        issues += type_issues
+        if type_issues:
+            continue
         try:
             built[key] = instantiate(_known_keys_only(node), _convert_="all")
         except Exception as err:
             issues.append(f"{key}: {_root_cause(err)}")
             continue
         issues += built[key].problems()
-    issues += _objective_problems(cfg, built)
-    if "method" in built:
-        issues += strategy_problems(cfg, built["method"])
+    if {"objective", "data"} <= set(built):
+        issues += contract_problems(
+            built["objective"], built["data"], built.get("model"), _choices(cfg), data_partners()
+        )
+    issues += _model_fit_problems(built)
     issues += _run_problems(cfg)
-    if issues:
-        raise ConfigError(issues)
-    return built
+    return built, issues
+
+
+def check_runtime(cfg: DictConfig, built: dict[str, Any]) -> list[str]:
+    """The checks that import torch/Lightning: trainer, callbacks, loggers, strategy, devices."""
+    from ftexp.utils.compat import device_problems, strategy_problems
+
+    issues: list[str] = []
+    for key in TARGET_GROUPS[1:]:
+        issues += unknown_keys(key, cfg.get(key))
+    for key in TARGET_DICTS:
+        for name, node in (cfg.get(key) or {}).items():
+            issues += unknown_keys(f"{key}.{name}", node)
+    if "method" in built:
+        issues += strategy_problems(cfg, built["method"], built.get("objective"))
+        issues += checkpoint_problems(cfg.get("ckpt_path"), built)
+        issues += target_problems(built)
+    if cfg.get("trainer") is not None:
+        issues += device_problems(cfg.trainer)
+    return issues
+
+
+LIGHTNING_CKPT_NAMES = ("last", "best", "hpc", "registry")
+
+
+def checkpoint_problems(ckpt_path: Any, built: dict[str, Any]) -> list[str]:
+    """``ckpt_path`` exists, loads with ``weights_only=True``, and came from this method/model."""
+    if not ckpt_path or str(ckpt_path) in LIGHTNING_CKPT_NAMES:
+        return []
+    path = Path(str(ckpt_path)).expanduser()
+    if not path.is_file() or not {"method", "model", "objective"} <= set(built):
+        return []  # a missing file is reported by the light checks
+    import torch
+
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        reason = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
+        return [
+            f"ckpt_path={ckpt_path} is not a readable checkpoint ({reason}); it may be truncated "
+            "or not a Lightning .ckpt: use the run's checkpoints/last.ckpt or another checkpoint"
+        ]
+    written = checkpoint.get("ftexp", {}) if isinstance(checkpoint, dict) else {}
+    current = run_identity(built["method"], built["model"], built["objective"])
+    issues = []
+    for key, now in current.items():
+        then = written.get(key)
+        if then and then != now:
+            issues.append(
+                f"ckpt_path={ckpt_path} was written by {key} {then}, but this run uses {now}; "
+                f"resume with the {key} that wrote it, or start a new run without ckpt_path"
+            )
+    return issues
+
+
+def target_problems(built: dict[str, Any]) -> list[str]:
+    """Explicit ``method.target_modules`` matched against the model built on the meta device."""
+    method, spec, objective = built.get("method"), built.get("model"), built.get("objective")
+    targets = getattr(method, "target_modules", None)
+    if not targets or spec is None or objective is None or isinstance(targets, str):
+        return []
+    try:
+        names = [name for name, _ in meta_model(spec, objective).named_modules()]
+    except Exception:  # the config cannot be read offline (e.g. a hub id): PEFT checks on load
+        return []
+    missing = [t for t in targets if not any(n == t or n.endswith(f".{t}") for n in names)]
+    if not missing:
+        return []
+    leaves = sorted({n.rsplit(".", 1)[-1] for n in names if n and not n[-1].isdigit()})
+    return [
+        f"method.target_modules={list(targets)}: {missing} match no layer of this model; "
+        f"its module names end in {leaves[:40]}; or set method.target_modules=null for all "
+        "linear layers"
+    ]
+
+
+def meta_model(spec: Any, objective: Any) -> Any:
+    """The objective's model for ``spec``, built on the meta device (no weights read)."""
+    import torch
+
+    labels = objective.head_labels(["a", "b"])
+    if callable(getattr(spec, "meta_model", None)):
+        return spec.meta_model(objective.task, labels)
+    with torch.device("meta"):
+        return objective.task.load(spec, labels)
+
+
+def _choices(cfg: DictConfig) -> dict[str, str]:
+    """The chosen option of each group (``objective=dpo``), for messages."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if HydraConfig.initialized():
+        choices = HydraConfig.get().runtime.choices
+        return {k: str(choices.get(k)) for k in ("objective", "data", "model")}
+    return {
+        k: str(cfg[k].get("_target_", k)).rsplit(".", 1)[-1] for k in ("objective", "data", "model")
+    }
+
+
+def data_partners() -> dict[str, frozenset[str]]:
+    """Every packaged data option and the batch fields it provides (from the classes)."""
+    import yaml
+
+    conf = Path(__file__).parents[1] / "conf" / "data"
+    partners = {}
+    for path in sorted(conf.glob("*.yaml")):
+        node = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        target = node.get("_target_")
+        if target is None:  # a variant of another option (defaults: [sentiment])
+            parent = next(
+                (d for d in node.get("defaults", []) if isinstance(d, str) and d != "_self_"), None
+            )
+            target = (yaml.safe_load((conf / f"{parent}.yaml").read_text()) or {}).get("_target_")
+        if target:
+            partners[path.stem] = frozenset(getattr(get_object(target), "provides", frozenset()))
+    return partners
+
+
+def _model_fit_problems(built: dict[str, Any]) -> list[str]:
+    """What the model's config alone says about the data and method (no weights read)."""
+    spec, data, method = built.get("model"), built.get("data"), built.get("method")
+    if spec is None:
+        return []
+    values = spec.config_values() if callable(getattr(spec, "config_values", None)) else {}
+    issues = []
+    limit = values.get("max_position_embeddings")
+    length = getattr(data, "max_length", None)
+    if isinstance(limit, int) and isinstance(length, int) and length > limit:
+        issues.append(
+            f"data.max_length={length} exceeds the model's {limit} position embeddings "
+            f"(max_position_embeddings in its config); set data.max_length<={limit}"
+        )
+    family_check = getattr(method, "family_problems", None)
+    if callable(family_check):
+        issues += family_check(values.get("model_type"))
+    return issues
+
+
+def _missing_values(where: str, node: DictConfig) -> list[str]:
+    """A problem for every mandatory value (``???``) left unset in ``node``."""
+    return [
+        f"{where}.{key} is required (it is ???); set {where}.{key}=..."
+        for key in sorted(OmegaConf.missing_keys(node))
+    ]
 
 
 def _known_keys_only(node: DictConfig) -> DictConfig:
@@ -108,30 +267,15 @@ def _known_keys_only(node: DictConfig) -> DictConfig:
     )
 
 
-def _objective_problems(cfg: DictConfig, built: dict[str, Any]) -> list[str]:
-    """Ask the objective whether the chosen model family can serve it."""
-    objective = cfg.get("objective")
-    if objective is None or "model" not in built:
-        return []
-    try:
-        target = get_object(objective._target_)
-    except Exception:
-        return []  # already reported by unknown_keys
-    issues: list[str] = []
-    check = getattr(target, "compatibility_problems", None)
-    if callable(check):
-        issues += check(built["model"])
-    own = getattr(target, "config_problems", None)  # e.g. RL: is the reward run there?
-    if callable(own):
-        try:
-            issues += own(objective)
-        except Exception as err:
-            issues.append(f"objective: {_root_cause(err)}")
-    return issues
-
-
 def _run_problems(cfg: DictConfig) -> list[str]:
     issues = []
+    ckpt = cfg.get("ckpt_path")
+    if (
+        ckpt
+        and str(ckpt) not in LIGHTNING_CKPT_NAMES
+        and not Path(str(ckpt)).expanduser().is_file()
+    ):
+        issues.append(f"ckpt_path={ckpt} does not exist; point it at a run's checkpoints/*.ckpt")
     if not cfg.get("train") and cfg.get("test") and not cfg.get("ckpt_path"):
         issues.append("test=true with train=false needs ckpt_path=<path/to.ckpt>")
     metric = cfg.get("optimized_metric")

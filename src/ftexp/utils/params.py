@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-from torch import nn
+if TYPE_CHECKING:
+    from torch import nn
 
 
 def logical_numel(param: nn.Parameter) -> int:
@@ -48,6 +50,8 @@ def transformer_blocks(model: nn.Module) -> nn.ModuleList:
     Works for BERT (``encoder.layer``), Llama (``model.layers``), GPT-2 (``transformer.h``) and
     others without a per-architecture table.
     """
+    from torch import nn
+
     best: nn.ModuleList | None = None
     for module in model.modules():
         if not isinstance(module, nn.ModuleList) or len(module) == 0:

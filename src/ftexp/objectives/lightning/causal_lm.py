@@ -8,11 +8,7 @@ import torch
 from torch import nn
 from torchmetrics import SumMetric
 
-from ftexp.methods.base import Method
-from ftexp.models.base import ModelSpec
-from ftexp.objectives.base import FinetuneModule
-from ftexp.optim import AdamWConfig
-from ftexp.speed import SpeedConfig
+from ftexp.objectives.lightning.base import FinetuneModule
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "position_ids", "labels")
 
@@ -26,23 +22,12 @@ class CausalLMModule(FinetuneModule):
     without materialising logits when ``speed.liger_kernel`` is on.
     """
 
-    loader = "load_causal_lm"
-    peft_task = "CAUSAL_LM"
+    labels_key = "labels"  # the batch field whose tokens carry loss
 
-    def __init__(
-        self,
-        model: ModelSpec,
-        method: Method,
-        optim: AdamWConfig,
-        speed: SpeedConfig | None = None,
-    ) -> None:
-        super().__init__(model, method, optim, speed)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.eval_loss_sum = nn.ModuleDict({s: SumMetric() for s in ("val", "test")})
         self.eval_tokens = nn.ModuleDict({s: SumMetric() for s in ("val", "test")})
-
-    def build_backbone(self) -> nn.Module:
-        """Load the causal LM."""
-        return self.spec.load_causal_lm(**self.load_kwargs())  # type: ignore[attr-defined]
 
     def outputs(self, batch: dict[str, torch.Tensor]) -> Any:
         """Run the model on a batch (packed rows: ``position_ids`` and no attention mask).
@@ -60,11 +45,12 @@ class CausalLMModule(FinetuneModule):
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         """Next-token loss on one batch."""
         loss = self(batch)
-        self.log("train/loss", loss, prog_bar=True, batch_size=_target_tokens(batch))
+        tokens = _target_tokens(batch[self.labels_key])
+        self.log("train/loss", loss, prog_bar=True, batch_size=tokens)
         return loss
 
     def _evaluate(self, batch: dict[str, torch.Tensor], stage: str) -> None:
-        tokens = _target_tokens(batch)
+        tokens = _target_tokens(batch[self.labels_key])
         loss = self(batch).float()
         loss_sum: Any = self.eval_loss_sum[stage]
         counted: Any = self.eval_tokens[stage]
@@ -102,9 +88,9 @@ def model_inputs(batch: dict[str, Any], labels: bool = True) -> dict[str, Any]:
     return {k: v for k, v in batch.items() if k in MODEL_INPUTS and (labels or k != "labels")}
 
 
-def _target_tokens(batch: dict[str, Any]) -> int:
+def _target_tokens(labels: torch.Tensor) -> int:
     """Tokens that carry loss."""
-    return int((batch["labels"] != -100).sum())
+    return int((labels != -100).sum())
 
 
 class MaskedLMModule(CausalLMModule):
@@ -114,12 +100,7 @@ class MaskedLMModule(CausalLMModule):
     ``model.init_from=<this run dir>``.
     """
 
-    loader = "load_masked_lm"
-    peft_task = "FEATURE_EXTRACTION"
-
-    def build_backbone(self) -> nn.Module:
-        """Load the encoder with its masked-LM head."""
-        return self.spec.load_masked_lm(**self.load_kwargs())  # type: ignore[attr-defined]
+    labels_key = "mlm_labels"
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Mean cross-entropy over the masked tokens, projecting only those onto the vocabulary.
@@ -129,18 +110,19 @@ class MaskedLMModule(CausalLMModule):
         just the labelled rows: the same loss for a fraction of the head's compute and memory.
         """
         assert self.model is not None
-        labels = batch["labels"]
+        labels = batch["mlm_labels"]
         picked = labels != -100
         head = self.model.get_output_embeddings()  # type: ignore[operator]
         if not isinstance(head, nn.Module):
-            return self.outputs(batch).loss
+            logits = self.model(**model_inputs(batch)).logits
+            return nn.functional.cross_entropy(logits[picked].float(), labels[picked])
 
         def keep_picked(_module: nn.Module, args: tuple[torch.Tensor, ...]) -> tuple[Any, ...]:
             return (args[0][picked], *args[1:])
 
         handle = head.register_forward_pre_hook(keep_picked)
         try:
-            logits = self.model(**model_inputs(batch, labels=False)).logits
+            logits = self.model(**model_inputs(batch)).logits
         finally:
             handle.remove()
         return nn.functional.cross_entropy(logits.float(), labels[picked])

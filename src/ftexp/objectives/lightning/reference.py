@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ftexp.objectives.base import FinetuneModule
+from ftexp.objectives.lightning.base import FinetuneModule
 
 
 class ReferencePolicyModule(FinetuneModule):
@@ -20,16 +20,13 @@ class ReferencePolicyModule(FinetuneModule):
     that (PEFT: adapters disabled, no extra memory); otherwise a frozen copy of the base.
     """
 
-    loader = "load_causal_lm"
-    peft_task = "CAUSAL_LM"
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.reference_model: nn.Module | None = None
 
     def build_backbone(self) -> nn.Module:
         """Load the LM; keep a frozen copy as reference if the method cannot switch off."""
-        backbone = self.spec.load_causal_lm(**self.load_kwargs())  # type: ignore[attr-defined]
+        backbone = super().build_backbone()
         if not self.method.reference_by_disabling:
             self.reference_model = copy.deepcopy(backbone).eval().requires_grad_(False)
         return backbone

@@ -6,12 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ftexp.methods.base import Method
-from ftexp.models.base import ModelSpec
-from ftexp.objectives.base import FinetuneModule
-from ftexp.objectives.reference import ReferencePolicyModule
-from ftexp.optim import AdamWConfig
-from ftexp.speed import SpeedConfig
+from ftexp.objectives.lightning.base import FinetuneModule
+from ftexp.objectives.lightning.reference import ReferencePolicyModule
 
 
 def stack_pair(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -29,9 +25,7 @@ class RewardModule(FinetuneModule):
     ``{stage}/acc`` (share of pairs ranked right) and ``{stage}/margin``.
     """
 
-    def build_backbone(self) -> nn.Module:
-        """Load the backbone with a single-output head."""
-        return self.spec.load_classifier(["reward"], **self.load_kwargs())
+    eval_means = ("loss", "acc", "margin")
 
     def rewards(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Scalar rewards of the chosen and the rejected responses."""
@@ -43,15 +37,11 @@ class RewardModule(FinetuneModule):
 
     def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
         chosen, rejected = self.rewards(batch)
-        loss = -F.logsigmoid(chosen - rejected).mean()
-        size = len(chosen)
-        sync = stage != "train"
-        self.log(f"{stage}/loss", loss, prog_bar=True, batch_size=size, sync_dist=sync)
-        acc = (chosen > rejected).float().mean()
-        self.log(f"{stage}/acc", acc, prog_bar=stage != "train", batch_size=size, sync_dist=sync)
-        margin = (chosen - rejected).mean()
-        self.log(f"{stage}/margin", margin, batch_size=size, sync_dist=sync)
-        return loss
+        losses = -F.logsigmoid(chosen - rejected)
+        self.log_mean(stage, "loss", losses, prog_bar=True)
+        self.log_mean(stage, "acc", (chosen > rejected).float(), prog_bar=stage != "train")
+        self.log_mean(stage, "margin", chosen - rejected)
+        return losses.mean()
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         """Bradley-Terry loss on one batch of pairs."""
@@ -102,17 +92,7 @@ class DPOModule(ReferencePolicyModule):
     rewards.
     """
 
-    def __init__(
-        self,
-        model: ModelSpec,
-        method: Method,
-        optim: AdamWConfig,
-        speed: SpeedConfig | None = None,
-        beta: float = 0.1,
-        label_smoothing: float = 0.0,
-    ) -> None:
-        super().__init__(model, method, optim, speed)
-        self.beta, self.label_smoothing = beta, label_smoothing
+    eval_means = ("loss", "reward_acc", "reward_margin", "reward_chosen", "reward_rejected")
 
     def logps(self, model: nn.Module, both: dict[str, torch.Tensor]) -> torch.Tensor:
         """Response log-probabilities under ``model``."""
@@ -136,21 +116,19 @@ class DPOModule(ReferencePolicyModule):
             policy_rejected,
             reference_chosen,
             reference_rejected,
-            self.beta,
-            self.label_smoothing,
+            self.objective.beta,  # type: ignore[attr-defined]
+            self.objective.label_smoothing,  # type: ignore[attr-defined]
         )
-        loss = losses.mean()
-        size, sync = len(losses), stage != "train"
-        self.log(f"{stage}/loss", loss, prog_bar=True, batch_size=size, sync_dist=sync)
+        self.log_mean(stage, "loss", losses, prog_bar=True)
         values = {
-            "reward_acc": (chosen > rejected).float().mean(),
-            "reward_margin": (chosen - rejected).mean(),
-            "reward_chosen": chosen.mean(),
-            "reward_rejected": rejected.mean(),
+            "reward_acc": (chosen > rejected).float(),
+            "reward_margin": chosen - rejected,
+            "reward_chosen": chosen,
+            "reward_rejected": rejected,
         }
         for name, value in values.items():
-            self.log(f"{stage}/{name}", value, batch_size=size, sync_dist=sync)
-        return loss
+            self.log_mean(stage, name, value)
+        return losses.mean()
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         """DPO loss on one batch of pairs."""

@@ -10,9 +10,12 @@ import numpy as np
 import torch
 from lightning.pytorch.utilities import rank_zero_info
 from torch import nn
+from torchmetrics import MeanMetric
 
+from ftexp.contract import run_identity
 from ftexp.methods.base import Method
 from ftexp.models.base import ModelSpec
+from ftexp.objectives.objective import Objective
 from ftexp.optim import AdamWConfig
 from ftexp.speed import SpeedConfig
 from ftexp.utils.fsdp import full_state_dict, fully_shard_blocks
@@ -23,47 +26,54 @@ class FinetuneModule(L.LightningModule):
     """Holds a model *spec* and a method; weights load in ``configure_model``.
 
     Subclasses (objectives) add the steps, the loss and the metrics, and never branch on the
-    method: everything method-specific lives behind the ``Method`` interface.
+    method: everything method-specific lives behind the ``Method`` interface. What the model is
+    (its ``ModelTask``) and the objective's settings come from the ``Objective`` spec.
 
     Class attributes:
-        loader: the ``ModelSpec`` method that loads this objective's backbone.
-        peft_task: the PEFT task type methods wrap the backbone for.
+        eval_means: metrics averaged over every evaluated example (``{stage}/{name}``), across
+            ranks too: each example counts once however the split is sharded.
     """
 
-    loader = "load_classifier"
-    peft_task = "SEQ_CLS"
+    eval_means: tuple[str, ...] = ()
 
     def __init__(
         self,
         model: ModelSpec,
         method: Method,
         optim: AdamWConfig,
+        objective: Objective,
         speed: SpeedConfig | None = None,
+        labels: list[str] | None = None,
+        processor: Any = None,
     ) -> None:
         super().__init__()
-        self.spec, self.method, self.optim = model, method, optim
+        self.spec, self.method, self.optim, self.objective = model, method, optim, objective
         self.speed = speed or SpeedConfig()
+        self.labels = objective.head_labels(labels)
+        self.processor = processor
         self.model: nn.Module | None = None
         self.param_counts: dict[str, int] = {}
+        self.means = nn.ModuleDict(
+            {f"{s}_{name}": MeanMetric() for s in ("val", "test") for name in self.eval_means}
+        )
+
+    def log_mean(self, stage: str, name: str, values: torch.Tensor, **kwargs: Any) -> None:
+        """Log the mean of per-example ``values``; val/test means count every example once."""
+        if stage == "train":
+            self.log(f"train/{name}", values.float().mean(), batch_size=len(values), **kwargs)
+            return
+        metric: Any = self.means[f"{stage}_{name}"]
+        metric.update(values.detach().float())
+        self.log(f"{stage}/{name}", metric, on_step=False, on_epoch=True, **kwargs)
 
     @property
     def strict_loading(self) -> bool:
         """Checkpoints hold trainable tensors only; frozen weights come from the spec."""
         return False
 
-    @classmethod
-    def compatibility_problems(cls, model: ModelSpec) -> list[str]:
-        """Config-time check that the model family can serve this objective."""
-        if callable(getattr(model, cls.loader, None)):
-            return []
-        return [
-            f"objective {cls.__name__} needs a model with {cls.loader}(); "
-            f"{type(model).__name__} has none: pick a matching model=..."
-        ]
-
     def build_backbone(self) -> nn.Module:
-        """Load the pretrained model for this objective (implemented by subclasses)."""
-        raise NotImplementedError
+        """Load the pretrained model of this objective's task."""
+        return self.objective.task.load(self.spec, self.labels, **self.load_kwargs())
 
     def load_kwargs(self) -> dict[str, Any]:
         """Loading options from the method (e.g. quantisation) and the speed settings."""
@@ -73,7 +83,6 @@ class FinetuneModule(L.LightningModule):
         """Load the backbone and apply the method (the hook can run more than once)."""
         if self.model is not None:
             return
-        self.method.task = self.peft_task
         # from_pretrained returns eval mode; fine-tuning wants dropout on, as HF Trainer has it
         self.model = self.speed.finalize(self._backbone_with_method().train())
         trainable, total = count_parameters(self.model)
@@ -105,7 +114,8 @@ class FinetuneModule(L.LightningModule):
 
     def _backbone_with_method(self) -> nn.Module:
         """Load the backbone and rewrite it with the method: the model before any training."""
-        return self.method.apply(self.speed.prepare_backbone(self.build_backbone()))
+        backbone = self.speed.prepare_backbone(self.build_backbone())
+        return self.method.apply(backbone, self.objective.task)
 
     def configure_optimizers(self) -> Any:
         """AdamW over trainable parameters with a per-step warmup/decay schedule."""
@@ -143,6 +153,8 @@ class FinetuneModule(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Keep only trainable tensors: a LoRA checkpoint of a 1B model is then a few MB."""
         checkpoint["ftexp_rng"] = capture_rng()
+        # checked before a resume: the same method, model and objective
+        checkpoint["ftexp"] = run_identity(self.method, self.spec, self.objective)
         trainable = {f"model.{n}" for n, p in self.model.named_parameters() if p.requires_grad}  # type: ignore[union-attr]
         checkpoint["state_dict"] = {
             k: v for k, v in checkpoint["state_dict"].items() if k in trainable

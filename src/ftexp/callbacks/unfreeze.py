@@ -1,0 +1,27 @@
+"""The callback that advances gradual unfreezing from the trainer's progress."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+
+
+class UnfreezeSchedule(L.Callback):
+    """Applies ``GradualUnfreeze.set_stage`` from the trainer's epoch or global step."""
+
+    def __init__(self, method: Any) -> None:
+        self.method = method
+        self.stage = -1
+
+    def _update(self, trainer: L.Trainer, pl_module: Any) -> None:
+        progress = trainer.current_epoch if self.method.unit == "epochs" else trainer.global_step
+        stage = progress // self.method.every
+        if stage != self.stage:
+            self.method.set_stage(pl_module.model, stage)
+            self.stage = stage
+            pl_module.log("method/unfrozen_blocks", float(stage), on_step=True, on_epoch=False)
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: Any, *args: Any) -> None:
+        """Advance the stage when due."""
+        self._update(trainer, pl_module)

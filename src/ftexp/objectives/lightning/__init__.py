@@ -1,0 +1,1 @@
+"""The LightningModules of the objectives: steps, losses and metrics (heavy imports)."""

@@ -1,0 +1,58 @@
+"""Sequence classification: cross-entropy, with accuracy / macro-F1 / AUROC."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+from torchmetrics import MetricCollection
+from torchmetrics.classification import MulticlassAccuracy, MulticlassAUROC, MulticlassF1Score
+
+from ftexp.objectives.lightning.base import FinetuneModule
+
+
+class ClassifyModule(FinetuneModule):
+    """Fine-tune a sequence classifier; logs ``{stage}/loss|acc|f1|auroc``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        n = len(self.labels or [])
+        metrics = MetricCollection(
+            {
+                "acc": MulticlassAccuracy(num_classes=n, average="micro"),
+                "f1": MulticlassF1Score(num_classes=n, average="macro"),
+                "auroc": MulticlassAUROC(num_classes=n),
+            }
+        )
+        self.val_metrics = metrics.clone(prefix="val/")
+        self.test_metrics = metrics.clone(prefix="test/")
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Return logits of shape ``(batch, num_labels)``."""
+        assert self.model is not None
+        return self.model(
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+        ).logits
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        """Cross-entropy on one batch."""
+        loss = nn.functional.cross_entropy(self(batch).float(), batch["label"])
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["label"]))
+        return loss
+
+    def _evaluate(self, batch: dict[str, torch.Tensor], stage: str, metrics: Any) -> None:
+        logits = self(batch).float()
+        loss = nn.functional.cross_entropy(logits, batch["label"])
+        metrics.update(logits.softmax(-1), batch["label"])
+        size = len(batch["label"])
+        self.log(f"{stage}/loss", loss, prog_bar=True, batch_size=size, sync_dist=True)
+        self.log_dict(metrics, prog_bar=stage == "val", batch_size=size)
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        """Accumulate validation metrics."""
+        self._evaluate(batch, "val", self.val_metrics)
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        """Accumulate test metrics."""
+        self._evaluate(batch, "test", self.test_metrics)

@@ -1,0 +1,35 @@
+"""The objective protocol: settings, the batch fields it needs, the model task it trains."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ftexp.contract import ModelTask
+
+
+@dataclass
+class Objective:
+    """What an objective is, without its LightningModule (so it is checked before torch loads).
+
+    Subclasses are small dataclasses: their fields are the ``objective.*`` settings, ``needs``
+    lists the batch fields the module reads, ``task`` how its model is loaded and reloaded, and
+    ``module_class`` imports the LightningModule lazily.
+    """
+
+    needs: ClassVar[frozenset[str]] = frozenset()
+    task: ClassVar[ModelTask]
+    # strategy name -> why this objective cannot run under it (checked at config time)
+    incompatible_strategies: ClassVar[dict[str, str]] = {}
+
+    def problems(self) -> list[str]:
+        """List config problems, each naming the key and the fix (empty when valid)."""
+        return []
+
+    def head_labels(self, data_labels: list[str] | None) -> list[str] | None:
+        """Class names the model's head is sized for (the data's, for labelled tasks)."""
+        return data_labels if self.task.labelled else None
+
+    def module_class(self) -> Any:
+        """The LightningModule class that trains this objective (imported on demand)."""
+        raise NotImplementedError

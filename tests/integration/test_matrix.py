@@ -1,0 +1,168 @@
+"""The seams: every objective x every data option either trains or is refused at config time,
+and every objective trains sharded over 2 CPU processes (ddp and fsdp)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ftexp.contract import contract_problems
+from ftexp.errors import ConfigError
+from ftexp.utils.config_check import check_and_build, data_partners
+from tests.conftest import FIXTURES, TINY_CSV, compose_cfg, group_options, run_ftexp
+
+CHAT = FIXTURES / "chat_tiny.yml"
+# each data option pointed at fixture files (no downloads), small batches
+DATA = {
+    "sentiment": [
+        "data.artifact=null",
+        f"data.path={TINY_CSV}",
+        "data.label_column=label",
+        "data.labels=[neg,pos]",
+        "data.drop_labels=[]",
+    ],
+    "local": [f"data.path={TINY_CSV}", "data.labels=[neg,pos]"],
+    "chat": [
+        "data.artifact=null",
+        f"data.path={CHAT}",
+        "data.val_fraction=0.2",
+        "data.test_fraction=0.2",
+        "data.batch_size=4",
+    ],
+    "preference": [
+        "data.artifact=null",
+        f"data.path={TINY_CSV}",
+        "data.label_column=label",
+        "data.prompts=[{label: pos, prompt: nice}, {label: neg, prompt: mean}]",
+        "data.val_fraction=0.2",
+        "data.test_fraction=0.2",
+    ],
+    "domain_text": [
+        "data.artifact=null",
+        f"data.path={TINY_CSV}",
+        "data.text_column=text",
+        "data.val_fraction=0.1",
+        "data.test_fraction=0.1",
+        "data.batch_size=16",
+    ],
+    "review_prompts": [
+        "data.artifact=null",
+        "data.prompts=[hi, hello, hey, yo, ok, so, go, up]",
+        "data.val_fraction=0.25",
+        "data.test_fraction=0.25",
+        "data.batch_size=2",
+    ],
+    "synthetic_lm": ["data.seq_len=16", "data.train_samples=16", "data.eval_samples=4"],
+}
+# the tiny model that can serve each objective, and the objective's own settings for a smoke run
+OBJECTIVE = {
+    "classify": ["model=tiny_bert"],
+    "sft": ["model=tiny_llama"],
+    "upft": ["model=tiny_llama", "objective.max_new_tokens=4", "objective.prefix_tokens=2"],
+    "mlm": ["model=tiny_bert"],
+    "reward": ["model=tiny_bert"],
+    "dpo": ["model=tiny_llama"],
+    "rl": [
+        "model=tiny_llama",
+        "~objective.reward",
+        "objective.group_size=2",
+        "+objective.reward={_target_: ftexp.rewards.CharacterReward}",
+        "objective.max_new_tokens=4",
+    ],
+}
+FAST = [
+    "trainer.accelerator=cpu",
+    "trainer.enable_progress_bar=false",
+    "trainer.enable_model_summary=false",
+    "method=lora",
+]
+PAIRS = [(o, d) for o in group_options("objective") for d in group_options("data")]
+
+
+def overrides(objective: str, data: str) -> list[str]:
+    return [f"objective={objective}", f"data={data}", *OBJECTIVE[objective], *DATA[data], *FAST]
+
+
+def test_the_matrix_covers_every_option() -> None:
+    assert set(OBJECTIVE) == set(group_options("objective"))
+    assert set(DATA) == set(group_options("data"))
+
+
+@pytest.mark.parametrize(("objective", "data"), PAIRS)
+def test_each_objective_and_data_pair_trains_or_is_refused_at_config_time(
+    objective: str, data: str, tmp_path: Path
+) -> None:
+    from ftexp.run import train
+
+    cfg = compose_cfg([*overrides(objective, data), "trainer.fast_dev_run=true"], tmp_path)
+    partners = data_partners()
+    fits = set(check_needs(objective)) <= partners[data]
+    if not fits:
+        with pytest.raises(ConfigError, match="cannot train on data=") as err:
+            check_and_build(cfg)
+        assert "data options that fit" in str(err.value)
+        return
+    metrics = train(cfg)  # a smoke step: one batch of train, val and test
+    assert metrics["trainer/global_step"] == 1
+    assert (tmp_path / "metrics.json").is_file()
+
+
+def check_needs(objective: str) -> frozenset[str]:
+    from hydra.utils import get_object
+
+    return get_object(compose_cfg([f"objective={objective}"]).objective._target_).needs
+
+
+def test_valid_partners_are_exactly_the_data_that_provides_the_fields() -> None:
+    class Spec:
+        def load_classifier(self) -> None: ...
+
+    from ftexp.data.classification import ClassificationData
+    from ftexp.objectives.dpo import DPO
+
+    names = {"objective": "dpo", "data": "sentiment", "model": "tiny_bert"}
+    (problem, model_problem) = contract_problems(
+        DPO(), ClassificationData(), Spec(), names, data_partners()
+    )
+    assert "data options that fit objective=dpo: preference" in problem
+    assert "needs a model that can load a causal language model" in model_problem
+
+
+@pytest.mark.parametrize("strategy", ["ddp", "fsdp"])
+@pytest.mark.parametrize("objective", group_options("objective"))
+def test_every_objective_trains_sharded_over_two_processes(
+    objective: str, strategy: str, tmp_path: Path
+) -> None:
+    from hydra.utils import get_object
+
+    data = next(d for d in DATA if set(check_needs(objective)) <= data_partners()[d])
+    run = tmp_path / "run"
+    args = [
+        *overrides(objective, data),
+        f"trainer={strategy}",
+        "trainer.devices=2",
+        "trainer.max_epochs=1",
+        f"hydra.run.dir={run}",
+    ]
+    target = get_object(compose_cfg([f"objective={objective}"]).objective._target_)
+    if strategy in target.incompatible_strategies:  # declared: refused before anything loads
+        done = subprocess.run(
+            [sys.executable, "-m", "ftexp", *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 2, done.stderr[-2000:]
+        assert f"with trainer strategy {strategy}" in done.stderr
+        assert "Traceback" not in done.stderr
+        return
+    run_ftexp(*args)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["trainer/global_step"] >= 1
+    assert any(k.startswith("test/") for k in metrics)
+    assert (run / "model").is_dir()

@@ -1,0 +1,186 @@
+"""Bad input, as users really type it, is refused cleanly: exit 2, one message, no traceback.
+
+Each row runs the real command line next to an earlier finished run and checks that the
+refusal names the problem, shows no traceback, and leaves the earlier run's files unchanged.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TINY, TINY_CSV, run_ftexp
+
+Row = Callable[[Path, Path], list[str]]  # (scratch dir, earlier run dir) -> CLI arguments
+
+
+def _csv(tmp: Path, name: str, text: str) -> str:
+    path = tmp / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def _gz_truncated(tmp: Path) -> str:
+    path = tmp / "cut.csv.gz"
+    data = gzip.compress(TINY_CSV.read_bytes())
+    path.write_bytes(data[: len(data) // 2])
+    return str(path)
+
+
+ONE_CLASS = "".join(f"t{i},pos\n" for i in range(30))
+# (id, arguments, words the message must contain)
+ROWS: list[tuple[str, Row, list[str]]] = [
+    ("range", lambda t, r: ["method.r=0"], ["method.r must be > 0"]),
+    ("type", lambda t, r: ["optim.lr=abc"], ["optim.lr must be a number", "'abc'"]),
+    ("typo", lambda t, r: ["+method.rnak=4"], ["did you mean method.r?"]),
+    (
+        "objective-data",
+        lambda t, r: ["objective=dpo", "data=sentiment"],
+        ["objective=dpo cannot train on data=sentiment", "data options that fit", "preference"],
+    ),
+    (
+        "objective-data-2",
+        lambda t, r: ["objective=classify", "data=chat"],
+        ["objective=classify cannot train on data=chat", "local, sentiment"],
+    ),
+    (
+        "objective-model",
+        lambda t, r: ["objective=sft", "data=synthetic_lm"],
+        ["load_causal_lm", "model=tiny_bert"],
+    ),
+    (
+        "max-length",
+        lambda t, r: ["data.max_length=4096"],
+        ["data.max_length=4096 exceeds the model's 128 position embeddings"],
+    ),
+    (
+        "lora-targets",
+        lambda t, r: ["method.target_modules=[qkv]"],
+        ["['qkv'] match no layer of this model", "query"],
+    ),
+    (
+        "ckpt-missing",
+        lambda t, r: [f"ckpt_path={t}/nope.ckpt"],
+        ["nope.ckpt does not exist"],
+    ),
+    (
+        "ckpt-corrupt",
+        lambda t, r: [f"ckpt_path={_csv(t, 'bad.ckpt', 'not a checkpoint')}"],
+        ["is not a readable checkpoint"],
+    ),
+    (
+        "ckpt-other-method",
+        lambda t, r: [f"ckpt_path={r}/checkpoints/last.ckpt", "method=full"],
+        ["was written by method LoRA, but this run uses Full"],
+    ),
+    (
+        "devices",
+        lambda t, r: ["trainer=ddp", "trainer.devices=64"],
+        ["trainer.devices=64 CPU processes but this machine has"],
+    ),
+    (
+        "label",
+        lambda t, r: ["data.path=" + _csv(t, "l.csv", "text,label\na,neg\nb,pos\nc,meh\n")],
+        ["l.csv, line 4: label 'meh' is not one of ['neg', 'pos']"],
+    ),
+    (
+        "truncated-gz",
+        lambda t, r: [f"data.path={_gz_truncated(t)}"],
+        ["cut.csv.gz", "truncated or corrupt"],
+    ),
+    (
+        "single-class",
+        lambda t, r: ["data.path=" + _csv(t, "one.csv", "text,label\n" + ONE_CLASS)],
+        ["single class"],
+    ),
+    (
+        "empty-cell",
+        lambda t, r: ["data.path=" + _csv(t, "e.csv", "text,label\na,neg\n,pos\nb,pos\n")],
+        ["e.csv, line 3", "cell is empty", "data.skip_empty=true"],
+    ),
+    (
+        "missing-file",
+        lambda t, r: ["data.path=/nonexistent/reviews.csv"],
+        ["/nonexistent/reviews.csv does not exist"],
+    ),
+    (
+        "run-dir-taken",
+        lambda t, r: [f"hydra.run.dir={r}"],
+        ["already holds a run", "ckpt_path="],
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def earlier_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished tiny LoRA run whose files no refusal may touch."""
+    run = tmp_path_factory.mktemp("earlier") / "run"
+    run_ftexp(*TINY, "method=lora", "trainer.max_epochs=1", f"hydra.run.dir={run}")
+    return run
+
+
+def _fingerprint(run: Path) -> dict[str, str]:
+    kept = [p for p in run.rglob("*") if p.is_file() and ".hydra" not in p.parts]
+    kept = [p for p in kept if not p.name.endswith(".log")]
+    return {str(p.relative_to(run)): hashlib.sha256(p.read_bytes()).hexdigest() for p in kept}
+
+
+@pytest.mark.parametrize(("row", "args", "words"), ROWS, ids=[r[0] for r in ROWS])
+def test_bad_input_is_refused_cleanly(
+    row: str, args: Row, words: list[str], tmp_path: Path, earlier_run: Path
+) -> None:
+    before = _fingerprint(earlier_run)
+    arguments = args(tmp_path, earlier_run)
+    if not any(a.startswith("hydra.run.dir=") for a in arguments):
+        arguments.append(f"hydra.run.dir={tmp_path / 'new'}")
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "ftexp", *TINY, "method=lora", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    print(f"refusal {row}: {seconds:.1f} s")  # the time to refusal, reported (not asserted)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    message = " ".join(done.stderr.split())
+    for word in words:
+        assert " ".join(word.split()) in message, (word, done.stderr[-2000:])
+    assert _fingerprint(earlier_run) == before  # nothing of the earlier run changed
+    assert not (tmp_path / "new" / "metrics.json").exists()
+
+
+def test_two_runs_started_at_once_keep_two_complete_run_dirs(tmp_path: Path) -> None:
+    outputs = tmp_path / "outputs"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "ftexp", *TINY, f"method={m}", "trainer.max_epochs=1"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**__import__("os").environ, "FTEXP_OUTPUTS": str(outputs)},
+        )
+        for m in ("full", "lora")
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err[-2000:]
+    runs = sorted(p.parent for p in outputs.rglob("metrics.json"))
+    assert len(runs) == 2, runs
+    methods = {
+        "Full" if "ftexp.methods.full.Full" in (r / "config.yaml").read_text() else "LoRA"
+        for r in runs
+    }
+    assert methods == {"Full", "LoRA"}
+    for run in runs:
+        assert (run / "model").is_dir()
+        assert (run / "checkpoints" / "last.ckpt").is_file()
