@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TINY, TINY_CSV, run_ftexp
+from tests.conftest import FIXTURES, TINY, TINY_CSV, run_ftexp
+
+CHAT = FIXTURES / "chat_tiny.yml"
 
 Row = Callable[[Path, Path], list[str]]  # (scratch dir, earlier run dir) -> CLI arguments
 
@@ -47,12 +49,12 @@ ROWS: list[tuple[str, Row, list[str]]] = [
     ),
     (
         "objective-data-2",
-        lambda t, r: ["objective=classify", "data=chat"],
+        lambda t, r: ["objective=classify", "data=chat", "data.artifact=null", f"data.path={CHAT}"],
         ["objective=classify cannot train on data=chat", "local, sentiment"],
     ),
     (
         "objective-model",
-        lambda t, r: ["objective=sft", "data=synthetic_lm"],
+        lambda t, r: ["objective=sft", "data=synthetic_lm"],  # on model=tiny_bert
         ["load_causal_lm", "model=tiny_bert"],
     ),
     (
@@ -140,9 +142,11 @@ def test_bad_input_is_refused_cleanly(
     arguments = args(tmp_path, earlier_run)
     if not any(a.startswith("hydra.run.dir=") for a in arguments):
         arguments.append(f"hydra.run.dir={tmp_path / 'new'}")
+    switches_data = any(a.startswith("data=") for a in arguments)
+    base = [a for a in TINY if not a.startswith("data")] if switches_data else TINY
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "ftexp", *TINY, "method=lora", *arguments],
+        [sys.executable, "-m", "ftexp", *base, "method=lora", *arguments],
         capture_output=True,
         text=True,
         timeout=300,
