@@ -24,6 +24,7 @@ class ModelTask:
         auto_class: the ``transformers`` auto class that reloads a saved full model.
         peft_task: PEFT's task type for wrapping (``None``: PEFT's generic model).
         labelled: the head is sized by class names (passed to ``loader``).
+        inputs: the batch fields the model's forward takes.
     """
 
     name: str
@@ -31,6 +32,7 @@ class ModelTask:
     auto_class: str
     peft_task: str | None
     labelled: bool = False
+    inputs: frozenset[str] = frozenset()
 
     def served_by(self, spec: Any) -> bool:
         """Whether a model spec can load a model for this task."""
@@ -47,6 +49,13 @@ class ModelTask:
 
         return getattr(transformers, self.auto_class).from_pretrained(model_dir, **load_kwargs)
 
+    def load_processor(self, model_dir: Path) -> Any:
+        """Reload the processor saved beside a model (image processor or tokenizer)."""
+        import transformers
+
+        kind = "AutoImageProcessor" if "pixel_values" in self.inputs else "AutoTokenizer"
+        return getattr(transformers, kind).from_pretrained(model_dir)
+
 
 SEQUENCE_CLASSIFICATION = ModelTask(
     "sequence classification",
@@ -54,6 +63,7 @@ SEQUENCE_CLASSIFICATION = ModelTask(
     "AutoModelForSequenceClassification",
     "SEQ_CLS",
     labelled=True,
+    inputs=frozenset({"input_ids", "attention_mask"}),
 )
 CAUSAL_LM = ModelTask(
     "causal language model", "load_causal_lm", "AutoModelForCausalLM", "CAUSAL_LM"
@@ -67,34 +77,47 @@ IMAGE_CLASSIFICATION = ModelTask(
     "AutoModelForImageClassification",
     None,
     labelled=True,
+    inputs=frozenset({"pixel_values"}),
 )
 
 
 def contract_problems(
-    objective: Any, data: Any, spec: Any, names: dict[str, str], partners: dict[str, frozenset[str]]
+    objective: Any, data: Any, spec: Any, names: dict[str, str], partners: dict[str, Any]
 ) -> list[str]:
     """Problems between the chosen objective, data and model, each naming the valid partners.
 
     ``names`` gives the chosen option of each group (``{"objective": "dpo", ...}``) for the
-    message; ``partners`` maps every data option to the fields it provides.
+    message; ``partners`` maps every data option to its data class.
     """
     issues = []
-    missing = sorted(set(objective.needs) - set(data.provides))
+    missing = sorted(needed_fields(objective, data) - set(data.provides))
     if missing:
-        valid = sorted(name for name, fields in partners.items() if objective.needs <= fields)
+        valid = sorted(name for name, cls in partners.items() if fits(objective, cls))
         issues.append(
             f"objective={names['objective']} cannot train on data={names['data']}: it needs the "
-            f"batch fields {sorted(objective.needs)}, the data provides {sorted(data.provides)} "
+            f"batch fields {sorted(needed_fields(objective, data))}, the data provides "
+            f"{sorted(data.provides)} "
             f"(missing {missing}); data options that fit objective={names['objective']}: "
             f"{', '.join(valid) or 'none'}"
         )
-    if spec is not None and not objective.task.served_by(spec):
+    task = objective.model_task(data)
+    if spec is not None and not task.served_by(spec):
         issues.append(
-            f"objective={names['objective']} needs a model that can load a {objective.task.name} "
-            f"({objective.task.loader}()); model={names['model']} ({type(spec).__name__}) cannot: "
+            f"objective={names['objective']} needs a model that can load a {task.name} "
+            f"({task.loader}()); model={names['model']} ({type(spec).__name__}) cannot: "
             "pick a matching model=..."
         )
     return issues
+
+
+def needed_fields(objective: Any, data: Any) -> set[str]:
+    """The batch fields an objective reads on this data: its own and its model's inputs."""
+    return set(objective.needs) | set(objective.model_task(data).inputs)
+
+
+def fits(objective: Any, data: Any) -> bool:
+    """Whether a data option (class or instance) provides what the objective needs."""
+    return needed_fields(objective, data) <= set(data.provides)
 
 
 def run_identity(method: Any, spec: Any, objective: Any) -> dict[str, str]:

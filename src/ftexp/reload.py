@@ -8,7 +8,7 @@ from typing import Any
 from hydra.utils import get_object, instantiate
 from omegaconf import OmegaConf
 from torch import nn
-from transformers import AutoTokenizer, PreTrainedTokenizerBase
+from transformers import PreTrainedTokenizerBase
 
 from ftexp.errors import RunError
 
@@ -29,8 +29,9 @@ def load_run(run_dir: str | Path) -> tuple[nn.Module, PreTrainedTokenizerBase, l
     cfg = OmegaConf.load(run / "config.yaml")
     spec: Any = instantiate(cfg.model, _convert_="all")
     method: Any = instantiate(cfg.method, _convert_="all")
-    task = get_object(cfg.objective._target_).task  # the objective's contract
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    # the objective's contract: which model it trained on this data
+    task = get_object(cfg.objective._target_).model_task(get_object(cfg.data._target_))
+    tokenizer = task.load_processor(model_dir)
     model = method.load_saved(spec, model_dir, task)
     if not task.labelled:
         return model.eval(), tokenizer, []

@@ -41,6 +41,7 @@ def build(parts: dict[str, Any]) -> tuple[Any, DataModule]:
         method=parts["method"],
         optim=parts["optim"],
         objective=objective,
+        task=objective.model_task(data),
         speed=parts["speed"],
         labels=data.class_names(),
         processor=data.processor,

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ftexp.contract import SEQUENCE_CLASSIFICATION, ModelTask
 from ftexp.errors import DataError
 
 SPLITS = ("train", "val", "test")
@@ -35,6 +36,8 @@ class FinetuneData:
 
     # batch fields this data yields (checked against the objective's needs at config time)
     provides: ClassVar[frozenset[str]] = frozenset()
+    # how a classifier of this data's modality is built (``objective=classify``)
+    classifier_task: ClassVar[ModelTask] = SEQUENCE_CLASSIFICATION
 
     val_fraction: float = 0.1
     test_fraction: float = 0.1

@@ -179,3 +179,10 @@ def lm_batch(rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
     """Stack fixed-length token rows; every position is a target."""
     ids = torch.as_tensor([row["input_ids"] for row in rows], dtype=torch.long)
     return {"input_ids": ids, "labels": ids.clone()}
+
+
+def image_batch(rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+    """Stack processed images and their class ids."""
+    pixels = torch.stack([torch.as_tensor(row["pixel_values"]) for row in rows])
+    labels = torch.as_tensor([row["label"] for row in rows], dtype=torch.long)
+    return {"pixel_values": pixels, "label": labels}

@@ -26,7 +26,7 @@ FAMILY_TARGETS = {
     "mistral": {"attention": r"self_attn\.o_proj$", "ffn": r"mlp\.down_proj$"},
     "qwen2": {"attention": r"self_attn\.o_proj$", "ffn": r"mlp\.down_proj$"},
     "gpt2": {"attention": r"attn\.c_proj$", "ffn": r"mlp\.c_proj$"},
-    "vit": {"attention": r"attention\.output\.dense$", "ffn": r"layer\.\d+\.output\.dense$"},
+    "vit": {"attention": r"attention\.o_proj$", "ffn": r"mlp\.fc2$"},
 }
 
 

@@ -31,7 +31,13 @@ class PeftMethod(Method):
         """Wrap the model in a PeftModel; only the method's parameters and the head train."""
         from peft import get_peft_model
 
-        return get_peft_model(model, self.peft_config(task.peft_task))
+        from ftexp.utils.params import head_parameter_names
+
+        config = self.peft_config(task.peft_task)
+        if task.peft_task is None and task.labelled:  # PEFT's generic model: train the new head
+            heads = {name.rsplit(".", 1)[0] for name in head_parameter_names(model)}
+            config.modules_to_save = sorted({*(config.modules_to_save or []), *heads})
+        return get_peft_model(model, config)
 
     @contextmanager
     def reference(self, model: nn.Module) -> Iterator[nn.Module]:

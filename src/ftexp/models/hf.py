@@ -13,6 +13,8 @@ from ftexp.models.base import label_maps
 if TYPE_CHECKING:
     from torch import nn
 
+VISION_TYPES = {"vit", "deit", "beit", "swin", "convnext", "dinov2", "resnet", "mobilevit"}
+
 
 @dataclass
 class HFModel:
@@ -100,9 +102,11 @@ class HFModel:
             return getattr(transformers, task.auto_class).from_config(config)
 
     def load_processor(self) -> Any:
-        """Load the model's tokenizer."""
-        from transformers import AutoTokenizer
+        """Load the model's tokenizer (or, for a vision model, its image processor)."""
+        from transformers import AutoImageProcessor, AutoTokenizer
 
+        if self.config_values().get("model_type") in VISION_TYPES:
+            return AutoImageProcessor.from_pretrained(self.location(), revision=self.revision)
         tokenizer = AutoTokenizer.from_pretrained(
             self.location(),
             trust_remote_code=self.trust_remote_code,
@@ -128,6 +132,19 @@ class HFModel:
         if model.config.pad_token_id is None:  # decoders find the last token through it
             model.config.pad_token_id = self.load_processor().pad_token_id
         return model
+
+    def load_image_classifier(self, labels: list[str], **load_kwargs: Any) -> nn.Module:
+        """Load a vision backbone with a fresh classification head sized for ``labels``."""
+        from transformers import AutoModelForImageClassification
+
+        return AutoModelForImageClassification.from_pretrained(
+            self.location(),
+            trust_remote_code=self.trust_remote_code,
+            revision=self.revision,
+            ignore_mismatched_sizes=True,  # the pretrained head has another number of classes
+            **label_maps(labels),
+            **load_kwargs,
+        )
 
     def load_causal_lm(self, **load_kwargs: Any) -> nn.Module:
         """Load a decoder with its LM head (a ``gguf_file`` is de-quantised on load)."""

@@ -1,4 +1,4 @@
-"""``objective=classify``: sequence classification (cross-entropy; accuracy, macro-F1, AUROC)."""
+"""``objective=classify``: one class per example (cross-entropy; accuracy, macro-F1, AUROC)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,20 @@ from ftexp.objectives.objective import Objective
 
 @dataclass
 class Classify(Objective):
-    """One label per example, a fresh head sized by the data's classes."""
+    """One label per example, a fresh head sized by the data's classes, in any modality.
 
-    needs: ClassVar[frozenset[str]] = frozenset({"input_ids", "attention_mask", "label"})
+    The model is the classifier of the data's modality (``classifier_task``: text -> sequence
+    classification, images -> image classification), so a new modality needs no edit here.
+    """
+
+    needs: ClassVar[frozenset[str]] = frozenset({"label"})
     task: ClassVar[ModelTask] = SEQUENCE_CLASSIFICATION
+
+    @classmethod
+    def model_task(cls, data: Any) -> ModelTask:
+        """The data's kind of classifier."""
+        task: ModelTask = getattr(data, "classifier_task", cls.task)
+        return task
 
     def module_class(self) -> Any:
         """``ClassifyModule``."""

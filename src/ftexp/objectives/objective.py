@@ -26,9 +26,14 @@ class Objective:
         """List config problems, each naming the key and the fix (empty when valid)."""
         return []
 
+    @classmethod
+    def model_task(cls, data: Any) -> ModelTask:
+        """The model this objective trains on ``data`` (a data class or instance)."""
+        return cls.task
+
     def head_labels(self, data_labels: list[str] | None) -> list[str] | None:
         """Class names the model's head is sized for (the data's, for labelled tasks)."""
-        return data_labels if self.task.labelled else None
+        return data_labels
 
     def module_class(self) -> Any:
         """The LightningModule class that trains this objective (imported on demand)."""

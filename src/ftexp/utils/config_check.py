@@ -168,10 +168,10 @@ def target_problems(built: dict[str, Any]) -> list[str]:
     """Explicit ``method.target_modules`` matched against the model built on the meta device."""
     method, spec, objective = built.get("method"), built.get("model"), built.get("objective")
     targets = getattr(method, "target_modules", None)
-    if not targets or spec is None or objective is None or isinstance(targets, str):
+    if not targets or None in (spec, objective, built.get("data")) or isinstance(targets, str):
         return []
     try:
-        names = [name for name, _ in meta_model(spec, objective).named_modules()]
+        names = [name for name, _ in meta_model(spec, objective, built["data"]).named_modules()]
     except Exception:  # the config cannot be read offline (e.g. a hub id): PEFT checks on load
         return []
     missing = [t for t in targets if not any(n == t or n.endswith(f".{t}") for n in names)]
@@ -185,15 +185,16 @@ def target_problems(built: dict[str, Any]) -> list[str]:
     ]
 
 
-def meta_model(spec: Any, objective: Any) -> Any:
+def meta_model(spec: Any, objective: Any, data: Any) -> Any:
     """The objective's model for ``spec``, built on the meta device (no weights read)."""
     import torch
 
-    labels = objective.head_labels(["a", "b"])
+    task = objective.model_task(data)
+    labels = objective.head_labels(["a", "b"]) if task.labelled else None
     if callable(getattr(spec, "meta_model", None)):
-        return spec.meta_model(objective.task, labels)
+        return spec.meta_model(task, labels)
     with torch.device("meta"):
-        return objective.task.load(spec, labels)
+        return task.load(spec, labels)
 
 
 def _choices(cfg: DictConfig) -> dict[str, str]:
@@ -208,8 +209,8 @@ def _choices(cfg: DictConfig) -> dict[str, str]:
     }
 
 
-def data_partners() -> dict[str, frozenset[str]]:
-    """Every packaged data option and the batch fields it provides (from the classes)."""
+def data_partners() -> dict[str, Any]:
+    """Every packaged data option and its data class (which declares what it provides)."""
     import yaml
 
     conf = Path(__file__).parents[1] / "conf" / "data"
@@ -223,7 +224,7 @@ def data_partners() -> dict[str, frozenset[str]]:
             )
             target = (yaml.safe_load((conf / f"{parent}.yaml").read_text()) or {}).get("_target_")
         if target:
-            partners[path.stem] = frozenset(getattr(get_object(target), "provides", frozenset()))
+            partners[path.stem] = get_object(target)
     return partners
 
 

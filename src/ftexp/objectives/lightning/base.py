@@ -12,7 +12,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from torch import nn
 from torchmetrics import MeanMetric
 
-from ftexp.contract import run_identity
+from ftexp.contract import ModelTask, run_identity
 from ftexp.methods.base import Method
 from ftexp.models.base import ModelSpec
 from ftexp.objectives.objective import Objective
@@ -42,14 +42,16 @@ class FinetuneModule(L.LightningModule):
         method: Method,
         optim: AdamWConfig,
         objective: Objective,
+        task: ModelTask,
         speed: SpeedConfig | None = None,
         labels: list[str] | None = None,
         processor: Any = None,
     ) -> None:
         super().__init__()
         self.spec, self.method, self.optim, self.objective = model, method, optim, objective
+        self.task = task
         self.speed = speed or SpeedConfig()
-        self.labels = objective.head_labels(labels)
+        self.labels = objective.head_labels(labels) if task.labelled else None
         self.processor = processor
         self.model: nn.Module | None = None
         self.param_counts: dict[str, int] = {}
@@ -73,7 +75,7 @@ class FinetuneModule(L.LightningModule):
 
     def build_backbone(self) -> nn.Module:
         """Load the pretrained model of this objective's task."""
-        return self.objective.task.load(self.spec, self.labels, **self.load_kwargs())
+        return self.task.load(self.spec, self.labels, **self.load_kwargs())
 
     def load_kwargs(self) -> dict[str, Any]:
         """Loading options from the method (e.g. quantisation) and the speed settings."""
@@ -115,7 +117,7 @@ class FinetuneModule(L.LightningModule):
     def _backbone_with_method(self) -> nn.Module:
         """Load the backbone and rewrite it with the method: the model before any training."""
         backbone = self.speed.prepare_backbone(self.build_backbone())
-        return self.method.apply(backbone, self.objective.task)
+        return self.method.apply(backbone, self.task)
 
     def configure_optimizers(self) -> Any:
         """AdamW over trainable parameters with a per-step warmup/decay schedule."""

@@ -31,9 +31,7 @@ class ClassifyModule(FinetuneModule):
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Return logits of shape ``(batch, num_labels)``."""
         assert self.model is not None
-        return self.model(
-            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
-        ).logits
+        return self.model(**{k: batch[k] for k in self.task.inputs}).logits
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         """Cross-entropy on one batch."""

@@ -1,0 +1,91 @@
+"""A second modality through the same seams: image classification on the bundled digits."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ftexp.data.digits import bundled_digits
+from tests.conftest import compose_cfg
+
+VISION = [
+    "model=tiny_vit",
+    "data=digits",
+    "trainer.accelerator=cpu",
+    "trainer.enable_progress_bar=false",
+    "trainer.enable_model_summary=false",
+]
+
+
+def test_digits_split_is_seeded_deduplicated_and_disjoint() -> None:
+    from hydra.utils import instantiate
+
+    data = instantiate(compose_cfg(VISION).data, _convert_="all")
+    data.load()
+    sizes = {k: len(v) for k, v in data.splits.items()}
+    assert sum(sizes.values()) <= 1797
+    assert sizes["val"] == sizes["test"] == round(sum(sizes.values()) * 0.1)
+    keys = [{x[0] for x in data.splits[k]} for k in ("train", "val", "test")]
+    assert not keys[0] & keys[1]
+    assert not keys[0] & keys[2]
+    assert not keys[1] & keys[2]
+    assert {y for _, y in data.splits["train"]} == set(range(10))
+
+
+@pytest.mark.parametrize("method", ["full", "freeze", "lora", "adapter"])
+def test_methods_train_a_vit_on_digits_and_reload_to_the_same_logits(
+    method: str, tmp_path: Path
+) -> None:
+    from ftexp.reload import load_run
+    from ftexp.run import train
+
+    cfg = compose_cfg([*VISION, f"method={method}", "trainer.max_epochs=1"], tmp_path)
+    metrics = train(cfg)
+    assert metrics["trainer/global_step"] > 0
+    assert 0 <= metrics["test/acc"] <= 1
+    model, processor, labels = load_run(tmp_path)
+    assert labels == [str(d) for d in range(10)]
+    images = np.zeros((2, 8, 8, 3), dtype=np.uint8)
+    images[1, 2:6, 3:5] = 255
+    batch = processor(images=list(images), return_tensors="pt")
+    with torch.inference_mode():
+        first = model(**batch).logits
+    again, _, _ = load_run(tmp_path)
+    with torch.inference_mode():
+        torch.testing.assert_close(again(**batch).logits, first)
+
+
+def test_lora_on_digits_learns_and_predict_reads_image_files(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from ftexp.run import train
+
+    run = tmp_path / "run"
+    cfg = compose_cfg([*VISION, "method=lora", "optim.lr=3e-3", "trainer.max_epochs=4"], run)
+    metrics = train(cfg)
+    assert metrics["test/acc"] > 0.3  # chance is 0.1
+    source = bundled_digits()
+    assert source is not None
+    first = gzip.decompress(source.read_bytes()).decode().splitlines()[0].split(",")
+    pixels = np.clip(np.array([int(v) for v in first[:64]]).reshape(8, 8) * 16, 0, 255)
+    Image.fromarray(pixels.astype(np.uint8)).save(tmp_path / "digit.png")
+    done = subprocess.run(
+        [sys.executable, "-m", "ftexp.predict", str(run), str(tmp_path / "digit.png")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    label, confidence, path = done.stdout.strip().splitlines()[-1].split("\t")
+    assert label in [str(d) for d in range(10)]
+    assert 0 < float(confidence) <= 1
+    assert path.endswith("digit.png")
+    assert json.loads((run / "metrics.json").read_text())["test/acc"] == metrics["test/acc"]
