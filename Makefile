@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 TORCH ?= torch==2.13.0   # CPU wheel; for CUDA pass e.g. TORCH="torch==2.13.0 --index-url <cuda index>"
 export FTEXP_CACHE ?= $(HOME)/.cache/ftexp
 
-.PHONY: help install run smoke test test-all lint type fmt compare bench bench-gpu slurm-up slurm-down clean
+.PHONY: help install run smoke test test-all lint type fmt compare bench bench-gpu bench-refusals slurm-up slurm-down clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "%-10s %s\n",$$1,$$2}'
@@ -57,6 +57,9 @@ bench: install  ## ftexp vs HF Trainer + PEFT vs bare loop, CPU case (~20 min) -
 
 bench-gpu: install  ## the GPU case (1.1B Llama; CUDA + pip install liger-kernel) -> bench/results/gpu.json
 	$(PY) bench/run.py gpu $(ARGS)
+
+bench-refusals: install  ## seconds from bad input to its exit-2 refusal -> bench/results/refusals.json
+	$(PY) bench/refusals.py
 
 clean:  ## remove run outputs and caches (not the venv or the artifact cache)
 	rm -rf outputs multirun .pytest_cache .mypy_cache .ruff_cache

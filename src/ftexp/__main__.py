@@ -6,6 +6,7 @@ import logging
 import os
 import secrets
 import sys
+from typing import Any
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
@@ -22,7 +23,7 @@ OmegaConf.register_new_resolver("run_id", lambda: RUN_ID, replace=True)
 def main(cfg: DictConfig) -> float | None:
     """Train one configuration; return the optimised metric for Hydra sweepers."""
     with refusals():
-        _check_before_heavy_imports(cfg)
+        parts = _check_before_heavy_imports(cfg)
         from ftexp.callbacks.guards import NonFiniteLossError
         from ftexp.run import train  # heavy imports only once the config is known to be sound
         from ftexp.utils.hydra_ddp import ddp_ready_multirun_job
@@ -31,7 +32,7 @@ def main(cfg: DictConfig) -> float | None:
             logging.getLogger(name).handlers.clear()
         try:
             with ddp_ready_multirun_job():
-                metrics = train(cfg)
+                metrics = train(cfg, parts)
         except NonFiniteLossError as err:
             print(f"error: {err}", file=sys.stderr)
             sys.exit(3)
@@ -41,13 +42,15 @@ def main(cfg: DictConfig) -> float | None:
     return metrics.get(f"best/{metric}", metrics.get(metric))  # the checkpoint that was kept
 
 
-def _check_before_heavy_imports(cfg: DictConfig) -> None:
-    """The config checks that need no torch: a bad value is refused in about a second."""
+def _check_before_heavy_imports(cfg: DictConfig) -> dict[str, Any]:
+    """The checks that need no torch, then the data read: bad input is refused in seconds."""
     from ftexp.utils.config_check import check_components
 
-    _, problems = check_components(cfg)
+    parts, problems = check_components(cfg)
     if problems:
         raise ConfigError(problems)
+    parts["data"].load()  # a DataError (bad row, one class, empty split) before any import
+    return parts
 
 
 if __name__ == "__main__":

@@ -111,8 +111,8 @@ def contract_problems(
 
 
 def needed_fields(objective: Any, data: Any) -> set[str]:
-    """The batch fields an objective reads on this data: its own and its model's inputs."""
-    return set(objective.needs) | set(objective.model_task(data).inputs)
+    """The batch fields an objective reads on this data (``Objective.fields``)."""
+    return set(objective.fields(data))
 
 
 def fits(objective: Any, data: Any) -> bool:

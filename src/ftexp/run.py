@@ -19,7 +19,7 @@ from ftexp.cluster import requeued_checkpoint
 from ftexp.data.module import DataModule
 from ftexp.methods.base import save_labels
 from ftexp.utils.config_check import check_and_build, resolved
-from ftexp.utils.io import atomic_write_text
+from ftexp.utils.io import atomic_write_text, replaced_dir
 from ftexp.utils.run_dir import claim_run_dir
 
 
@@ -49,10 +49,13 @@ def build(parts: dict[str, Any]) -> tuple[Any, DataModule]:
     return module, DataModule(data)
 
 
-def train(cfg: DictConfig) -> dict[str, float]:
-    """Validate, build, fit, test on the best checkpoint, save; return the final metrics."""
+def train(cfg: DictConfig, checked: dict[str, Any] | None = None) -> dict[str, float]:
+    """Validate, build, fit, test on the best checkpoint, save; return the final metrics.
+
+    ``checked``: components the command line already built and checked (light phase).
+    """
     started = time.perf_counter()
-    parts = check_and_build(cfg)  # raises ConfigError before any weights load
+    parts = check_and_build(cfg, checked)  # raises ConfigError before any weights load
     module, data = build(parts)  # reads the data: a DataError stops here, before the run dir
     method = parts["method"]
     out_dir = Path(cfg.paths.output_dir)
@@ -135,12 +138,17 @@ def _continue_wandb_run(cfg: DictConfig, out_dir: Path) -> None:
 
 
 def save_model(model: Any, method: Any, data: DataModule, model_dir: Path) -> None:
-    """Save the fine-tuned model in HF/PEFT format with its processor (tokenizer)."""
-    method.save(model, model_dir)
-    data.data.processor.save_pretrained(model_dir)
-    labels = data.data.class_names()
-    if labels is not None:
-        save_labels(labels, model_dir)
+    """Save the fine-tuned model in HF/PEFT format with its processor (tokenizer).
+
+    Written into a temporary folder that replaces ``model_dir`` only once complete, so a run
+    killed while saving leaves the previous model folder intact.
+    """
+    with replaced_dir(model_dir) as tmp:
+        method.save(model, tmp)
+        data.data.processor.save_pretrained(tmp)
+        labels = data.data.class_names()
+        if labels is not None:
+            save_labels(labels, tmp)
 
 
 def _test_converted(module: Any, trainer: L.Trainer, data: Any) -> dict[str, float]:

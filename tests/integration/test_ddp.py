@@ -126,3 +126,51 @@ def test_fsdp2_on_two_cpu_processes_trains_like_ddp(tmp_path: Path, method: str)
     assert saved_fsdp.keys() == saved_ddp.keys()
     for name, tensor in saved_ddp.items():
         torch.testing.assert_close(saved_fsdp[name], tensor, atol=1e-4, rtol=1e-4)
+
+
+def test_two_nodes_of_one_process_each_write_one_sharded_run(tmp_path: Path) -> None:
+    """2 nodes x 1 process on this machine, as SLURM or torchrun start them on a cluster."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    run = tmp_path / "run"
+    command = [
+        sys.executable,
+        "-m",
+        "ftexp",
+        *TINY,
+        "trainer=ddp",
+        "trainer.devices=1",
+        "trainer.num_nodes=2",
+        "trainer.max_epochs=1",
+        "method=lora",
+        f"hydra.run.dir={run}",
+    ]
+    nodes = [
+        subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={
+                **os.environ,
+                "MASTER_ADDR": "127.0.0.1",
+                "MASTER_PORT": str(port),
+                "NODE_RANK": str(node),
+                "PYTHONHASHSEED": "0",
+            },
+        )
+        for node in (0, 1)
+    ]
+    for node in nodes:
+        _, err = node.communicate(timeout=600)
+        assert node.returncode == 0, err[-3000:]
+    assert [p.parent for p in tmp_path.rglob("metrics.json")] == [run]  # one run dir
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["trainer/global_step"] == 3  # the 2-rank share, as with trainer.devices=2
+    assert "num_nodes: 2" in (run / "config.yaml").read_text()

@@ -174,3 +174,17 @@ def test_every_objective_trains_sharded_over_two_processes(
     assert metrics["trainer/global_step"] >= 1
     assert any(k.startswith("test/") for k in metrics)
     assert (run / "model").is_dir()
+
+
+@pytest.mark.parametrize("data", sorted(DATA))
+def test_every_data_option_keeps_test_disjoint_from_val_and_train(data: str) -> None:
+    from hydra.utils import instantiate
+
+    objective = next(o for o in OBJECTIVE if fits(objective_class(o), data_partners()[data]))
+    built = instantiate(compose_cfg(overrides(objective, data)).data, _convert_="all")
+    built.load()
+    keys = {name: {built.key(x) for x in split} for name, split in built.splits.items()}
+    assert all(keys.values()), {k: len(v) for k, v in keys.items()}
+    assert not keys["test"] & keys["val"]
+    assert not keys["test"] & keys["train"]
+    assert not keys["val"] & keys["train"]

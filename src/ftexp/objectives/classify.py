@@ -21,6 +21,11 @@ class Classify(Objective):
     task: ClassVar[ModelTask] = SEQUENCE_CLASSIFICATION
 
     @classmethod
+    def fields(cls, data: Any) -> frozenset[str]:
+        """The label, and the inputs of the data's kind of classifier."""
+        return cls.needs | cls.model_task(data).inputs
+
+    @classmethod
     def model_task(cls, data: Any) -> ModelTask:
         """The data's kind of classifier."""
         task: ModelTask = getattr(data, "classifier_task", cls.task)

@@ -31,6 +31,11 @@ class Objective:
         """The model this objective trains on ``data`` (a data class or instance)."""
         return cls.task
 
+    @classmethod
+    def fields(cls, data: Any) -> frozenset[str]:
+        """The batch fields this objective reads on ``data``: its ``needs``."""
+        return cls.needs
+
     def head_labels(self, data_labels: list[str] | None) -> list[str] | None:
         """Class names the model's head is sized for (the data's, for labelled tasks)."""
         return data_labels

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 from typing import Any
 
 import torch
@@ -47,26 +46,3 @@ def strategy_problems(cfg: DictConfig, method: Any, objective: Any = None) -> li
                 "on CPU use trainer=ddp trainer.accelerator=cpu"
             )
     return issues
-
-
-def device_problems(trainer: DictConfig) -> list[str]:
-    """Devices asked for against what this machine has (a 64-process DDP on 2 cores hangs)."""
-    devices, accelerator = trainer.get("devices", 1), str(trainer.get("accelerator", "auto"))
-    if not isinstance(devices, int) or devices <= 0:
-        return []  # "auto", a list of ids: Lightning resolves and checks those itself
-    gpus = torch.cuda.device_count()
-    if accelerator in ("gpu", "cuda") or (accelerator == "auto" and gpus):
-        if devices > gpus:
-            return [
-                f"trainer.devices={devices} but this machine has {gpus} CUDA GPU(s); "
-                f"set trainer.devices<={max(gpus, 1)}"
-                + ("" if gpus else " and trainer.accelerator=cpu")
-            ]
-        return []
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    if devices > (cores or 1):
-        return [
-            f"trainer.devices={devices} CPU processes but this machine has {cores} core(s); "
-            f"set trainer.devices<={cores}"
-        ]
-    return []

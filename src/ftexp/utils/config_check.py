@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ftexp.contract import contract_problems, run_identity
 from ftexp.errors import ConfigError
+from ftexp.utils.devices import device_problems
 from ftexp.utils.types import type_problems
 
 HYDRA_KEYS = {"_target_", "_partial_", "_convert_", "_recursive_", "_args_"}
@@ -62,15 +63,16 @@ def _accepted_names(target: Callable[..., Any]) -> set[str] | None:
     return {p.name for p in params if p.kind is not inspect.Parameter.VAR_POSITIONAL}
 
 
-def check_and_build(cfg: DictConfig) -> dict[str, Any]:
+def check_and_build(cfg: DictConfig, checked: dict[str, Any] | None = None) -> dict[str, Any]:
     """Check everything that can be known before weights load; raise ``ConfigError`` listing all.
 
     The cheap components (model spec, method, data, objective, optim, speed: no torch), their
     settings, value types and contract (``check_components``, which the command line runs
     first, before the heavy imports), then what needs torch and Lightning (trainer, callbacks,
     loggers, strategy, devices). Returns the instantiated components; no weights have been read.
+    ``checked``: the result of an earlier ``check_components`` on the same config.
     """
-    built, issues = check_components(cfg)
+    built, issues = (checked, []) if checked is not None else check_components(cfg)
     issues += check_runtime(cfg, built)
     if issues:
         raise ConfigError(issues)
@@ -109,12 +111,14 @@ def check_components(cfg: DictConfig) -> tuple[dict[str, Any], list[str]]:
         )
     issues += _model_fit_problems(built)
     issues += _run_problems(cfg)
+    if cfg.get("trainer") is not None and str(cfg.trainer.get("accelerator")) == "cpu":
+        issues += device_problems(cfg.trainer)  # no torch needed to count CPU cores
     return built, issues
 
 
 def check_runtime(cfg: DictConfig, built: dict[str, Any]) -> list[str]:
     """The checks that import torch/Lightning: trainer, callbacks, loggers, strategy, devices."""
-    from ftexp.utils.compat import device_problems, strategy_problems
+    from ftexp.utils.compat import strategy_problems
 
     issues: list[str] = []
     for key in TARGET_GROUPS[1:]:
@@ -126,7 +130,7 @@ def check_runtime(cfg: DictConfig, built: dict[str, Any]) -> list[str]:
         issues += strategy_problems(cfg, built["method"], built.get("objective"))
         issues += checkpoint_problems(cfg.get("ckpt_path"), built)
         issues += target_problems(built)
-    if cfg.get("trainer") is not None:
+    if cfg.get("trainer") is not None and str(cfg.trainer.get("accelerator")) != "cpu":
         issues += device_problems(cfg.trainer)
     return issues
 
@@ -235,6 +239,12 @@ def _model_fit_problems(built: dict[str, Any]) -> list[str]:
         return []
     values = spec.config_values() if callable(getattr(spec, "config_values", None)) else {}
     issues = []
+    vocabulary, drawn = values.get("vocab_size"), getattr(data, "vocab_size", None)
+    if isinstance(vocabulary, int) and isinstance(drawn, int) and drawn > vocabulary:
+        issues.append(
+            f"data.vocab_size={drawn} exceeds the model's vocabulary of {vocabulary} tokens; "
+            f"set data.vocab_size<={vocabulary}"
+        )
     limit = values.get("max_position_embeddings")
     length = getattr(data, "max_length", None)
     if isinstance(limit, int) and isinstance(length, int) and length > limit:

@@ -15,9 +15,10 @@ def claim_run_dir(out_dir: Path, resuming: bool) -> None:
     """Take ``out_dir`` for this run, atomically; refuse a dir that already holds another run.
 
     The claim is an exclusively created marker file, so of two runs started at once with the
-    same dir exactly one wins. Ranks launched by this process (DDP) share its claim.
+    same dir exactly one wins. Ranks launched by this process (DDP) share its claim, and the
+    processes of other nodes (``NODE_RANK``/``SLURM_PROCID`` > 0) join the dir node 0 claimed.
     """
-    if os.environ.get(CLAIM_ENV) == str(out_dir.resolve()):
+    if os.environ.get(CLAIM_ENV) == str(out_dir.resolve()) or _joins_another_process():
         return
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -38,3 +39,13 @@ def claim_run_dir(out_dir: Path, resuming: bool) -> None:
         with os.fdopen(fd, "w") as handle:
             handle.write(f"{os.getpid()}\n")
     os.environ[CLAIM_ENV] = str(out_dir.resolve())
+
+
+def _joins_another_process() -> bool:
+    """Whether this process is a further rank or node of a run another process started."""
+    keys = ("NODE_RANK", "LOCAL_RANK", "SLURM_PROCID", "GROUP_RANK")
+    return any(
+        os.environ.get(key, "0").isdigit() and int(os.environ[key]) > 0
+        for key in keys
+        if key in os.environ
+    )
