@@ -19,9 +19,28 @@ RUN_ID = f"{os.getpid() % 10000:04d}{secrets.token_hex(1)}"
 OmegaConf.register_new_resolver("run_id", lambda: RUN_ID, replace=True)
 
 
+_STARTED: list[bool] = []  # set once Hydra hands a composed config to ``run``
+
+
+def main() -> None:
+    """``python -m ftexp``: Hydra composes the config, ``run`` trains it.
+
+    Hydra itself refuses an unknown option or key (``method=lorra``) with its own message and
+    exit code 1, before ftexp's code runs; that is a config error too, so it exits with 2.
+    Failures after composition keep Hydra's code and traceback.
+    """
+    try:
+        run()
+    except SystemExit as stop:
+        if stop.code == 1 and not _STARTED:
+            raise SystemExit(2) from None
+        raise
+
+
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
-def main(cfg: DictConfig) -> float | None:
+def run(cfg: DictConfig) -> float | None:
     """Train one configuration; return the optimised metric for Hydra sweepers."""
+    _STARTED.append(True)
     with refusals():
         parts = _check_before_heavy_imports(cfg)
         from ftexp.callbacks.guards import NonFiniteLossError

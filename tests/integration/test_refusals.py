@@ -40,6 +40,8 @@ ONE_CLASS = "".join(f"t{i},pos\n" for i in range(30))
 # (id, arguments, words the message must contain)
 ROWS: list[tuple[str, Row, list[str]]] = [
     ("range", lambda t, r: ["method.r=0"], ["method.r must be > 0"]),
+    ("unknown-option", lambda t, r: ["method=lorra"], ["Could not find 'method/lorra'", "lora"]),
+    ("unknown-key", lambda t, r: ["trainer.max_epoch=3"], ["Key 'max_epoch' is not in struct"]),
     ("type", lambda t, r: ["optim.lr=abc"], ["optim.lr must be a number", "'abc'"]),
     ("typo", lambda t, r: ["+method.rnak=4"], ["did you mean method.r?"]),
     (

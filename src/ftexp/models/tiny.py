@@ -57,6 +57,7 @@ class TinyBert:
     num_heads: int = 2
     intermediate_size: int = 64
     max_positions: int = 128
+    dropout: float = 0.1
     init_seed: int = 0
     init_from: str | None = None
 
@@ -133,6 +134,8 @@ class TinyBert:
             num_attention_heads=self.num_heads,
             intermediate_size=self.intermediate_size,
             max_position_embeddings=self.max_positions,
+            hidden_dropout_prob=self.dropout,
+            attention_probs_dropout_prob=self.dropout,
             **(label_maps(labels) if labels else {}),
         )
 
