@@ -19,21 +19,29 @@ def load_run(run_dir: str | Path) -> tuple[nn.Module, PreTrainedTokenizerBase, l
     The method that trained the model decides how it is rebuilt (full weights, or base model +
     adapter), so this works for every method without branching on its name.
     """
-    run = Path(run_dir)
-    model_dir = run / "model"
-    if not (run / "config.yaml").is_file() or not model_dir.is_dir():
-        raise RunError(
-            f"{run} is not a finished ftexp run (needs config.yaml and model/); "
-            "pass the run dir printed at the end of training"
-        )
-    cfg = OmegaConf.load(run / "config.yaml")
-    spec: Any = instantiate(cfg.model, _convert_="all")
-    method: Any = instantiate(cfg.method, _convert_="all")
-    # the objective's contract: which model it trained on this data
-    task = get_object(cfg.objective._target_).model_task(get_object(cfg.data._target_))
+    model_dir = Path(run_dir) / "model"
+    parts = run_parts(run_dir)
+    spec, method, task = parts["model"], parts["method"], parts["task"]
     tokenizer = task.load_processor(model_dir)
     model = method.load_saved(spec, model_dir, task)
     if not task.labelled:
         return model.eval(), tokenizer, []
     labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
     return model.eval(), tokenizer, labels
+
+
+def run_parts(run_dir: str | Path) -> dict[str, Any]:
+    """The model spec, method and ``ModelTask`` of a finished run, from its config (no weights)."""
+    run = Path(run_dir)
+    if not (run / "config.yaml").is_file() or not (run / "model").is_dir():
+        raise RunError(
+            f"{run} is not a finished ftexp run (needs config.yaml and model/); "
+            "pass the run dir printed at the end of training"
+        )
+    cfg = OmegaConf.load(run / "config.yaml")
+    return {
+        "model": instantiate(cfg.model, _convert_="all"),
+        "method": instantiate(cfg.method, _convert_="all"),
+        # the objective's contract: which model it trained on this data
+        "task": get_object(cfg.objective._target_).model_task(get_object(cfg.data._target_)),
+    }

@@ -13,8 +13,9 @@ import torch
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_info
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, open_dict
 
+from ftexp import tracking
 from ftexp.cluster import requeued_checkpoint
 from ftexp.data.module import DataModule
 from ftexp.methods.base import save_labels
@@ -64,14 +65,14 @@ def train(cfg: DictConfig, checked: dict[str, Any] | None = None) -> dict[str, f
     atomic_write_text(out_dir / "config.yaml", resolved(cfg))
     L.seed_everything(cfg.seed, workers=True)
 
-    _continue_wandb_run(cfg, out_dir)
+    tracking.prepare(cfg, out_dir, resuming=_resumes_own_run(cfg, out_dir))
     trainer: L.Trainer = instantiate(
         cfg.trainer,
         callbacks=instantiate_dict(cfg.get("callbacks")) + method.callbacks(),
         logger=instantiate_dict(cfg.get("logger")) or False,
     )
-    for logger in trainer.loggers:  # the whole resolved config: W&B/TensorBoard/CSV hparams
-        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    tracking.log_config(trainer, cfg, resuming=_resumes_own_run(cfg, out_dir))
+    tracking.record(trainer, out_dir)
     if cfg.get("train"):
         trainer.fit(module, datamodule=data, ckpt_path=cfg.get("ckpt_path"))
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
@@ -83,6 +84,8 @@ def train(cfg: DictConfig, checked: dict[str, Any] | None = None) -> dict[str, f
         exported = module.exportable_model()  # under FSDP2 a collective: every rank calls it
         if exported is not None:
             save_model(exported, module.method, data, out_dir / "model")
+            if cfg.get("upload_model"):
+                tracking.upload_model(trainer, out_dir / "model")
     if cfg.get("test"):
         metrics.update(_test_converted(module, trainer, data))
     metrics.update(_run_facts(module, trainer, started))
@@ -90,22 +93,8 @@ def train(cfg: DictConfig, checked: dict[str, Any] | None = None) -> dict[str, f
     if trainer.is_global_zero:
         atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True))
         rank_zero_info(f"[ftexp] run dir: {out_dir}")
-    _close_loggers(trainer, metrics)
+    tracking.close(trainer, metrics)
     return metrics
-
-
-def _close_loggers(trainer: L.Trainer, metrics: dict[str, float]) -> None:
-    """Send the final metrics, then end W&B runs.
-
-    The next job of a multirun runs in the same process and must start its own W&B run
-    instead of appending to this one.
-    """
-    for logger in trainer.loggers:
-        run = getattr(logger, "_experiment", None)
-        summary = getattr(run, "summary", None)  # fast_dev_run's dummy logger has none
-        if callable(getattr(summary, "update", None)) and callable(getattr(run, "finish", None)):
-            summary.update(metrics)  # type: ignore[union-attr]
-            run.finish()  # type: ignore[union-attr]
 
 
 def _resumes_own_run(cfg: DictConfig, out_dir: Path) -> bool:
@@ -123,18 +112,6 @@ def _resume_if_requeued(cfg: DictConfig, out_dir: Path) -> None:
         rank_zero_info(f"[ftexp] requeued SLURM job: resuming from {checkpoint}")
         with open_dict(cfg):
             cfg.ckpt_path = checkpoint
-
-
-def _continue_wandb_run(cfg: DictConfig, out_dir: Path) -> None:
-    """A resumed run (``ckpt_path`` in its own run dir) logs into the W&B run it started."""
-    node = (cfg.get("logger") or {}).get("wandb")
-    if node is None or not cfg.get("ckpt_path") or node.get("id"):
-        return
-    earlier = sorted((out_dir / "wandb").glob("*run-*-*"))
-    if earlier:
-        with open_dict(node):
-            node.id = earlier[-1].name.rsplit("-", 1)[1]
-            node.resume = "allow"
 
 
 def save_model(model: Any, method: Any, data: DataModule, model_dir: Path) -> None:

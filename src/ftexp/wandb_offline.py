@@ -24,6 +24,10 @@ class OfflineRun:
     """What an offline W&B run recorded."""
 
     run_id: str = ""
+    name: str = ""
+    group: str = ""
+    job_type: str = ""
+    tags: list[str] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
@@ -69,6 +73,8 @@ def read_offline_run(path: Path) -> OfflineRun:
         kind = record.WhichOneof("record_type")
         if kind == "run":
             run.run_id = record.run.run_id
+            run.name, run.group = record.run.display_name, record.run.run_group
+            run.job_type, run.tags = record.run.job_type, list(record.run.tags)
             run.config.update(_items(record.run.config.update))
         elif kind == "config":
             run.config.update(_items(record.config.update))

@@ -6,7 +6,7 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ftexp.methods.base import Method, train_head_and
 
@@ -44,6 +44,8 @@ class Adapter(Method):
         attention_modules / ffn_modules: regexes naming each block's attention-output and
             FFN-output projections; ``null`` takes them from the model family (``model_type``).
     """
+
+    saves_adapter: ClassVar[bool] = True
 
     lr: float = 1e-3
     variant: str = "houlsby"
@@ -125,6 +127,15 @@ class Adapter(Method):
             ).to(linear.weight.device)
             setattr(model.get_submodule(parent_name), child, AdaptedLinear(linear, adapter))
         return model
+
+    def merged(self, model: nn.Module) -> nn.Module:
+        """A bottleneck (down, non-linearity, up) cannot be folded into a linear layer."""
+        from ftexp.errors import RunError
+
+        raise RunError(
+            "bottleneck adapters are non-linear and cannot be folded into the base weights; "
+            "export them with --adapter (they reload with ftexp.reload.load_run)"
+        )
 
     def save(self, model: nn.Module, out_dir: Path) -> None:
         """Write the trainable tensors (adapters, head, norms) and the method settings."""

@@ -29,6 +29,8 @@ class Method:
     reference_by_disabling = False
     # strategy name -> why this method cannot run under it (checked at config time)
     incompatible_strategies: ClassVar[dict[str, str]] = {}
+    # ``save`` writes only what the method added (an adapter), not a full model
+    saves_adapter: ClassVar[bool] = False
 
     def problems(self) -> list[str]:
         """List config problems, each naming the key and the fix (empty when valid)."""
@@ -59,6 +61,10 @@ class Method:
     def convert(self, model: nn.Module) -> nn.Module | None:
         """Return a deployment form to evaluate after training (e.g. really quantised), or None."""
         return None
+
+    def merged(self, model: nn.Module) -> nn.Module:
+        """The trained model as one plain model (the method folded in); full weights as they are."""
+        return model
 
     def callbacks(self) -> list[Any]:
         """Lightning callbacks the method needs during training (e.g. an unfreezing schedule)."""

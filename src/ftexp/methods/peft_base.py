@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ftexp.methods.base import Method
 
@@ -22,6 +22,7 @@ class PeftMethod(Method):
     """A method whose whole behaviour is a PEFT config; subclasses only build that config."""
 
     reference_by_disabling = True
+    saves_adapter: ClassVar[bool] = True
 
     def peft_config(self, task_type: str | None) -> PeftConfig:
         """Return the PEFT config for a model of PEFT task type ``task_type``."""
@@ -44,6 +45,12 @@ class PeftMethod(Method):
         """The base model: the same network with every adapter switched off."""
         with model.disable_adapter():  # type: ignore[operator]
             yield model
+
+    def merged(self, model: nn.Module) -> nn.Module:
+        """Fold the adapter into the base weights (a quantised base is de-quantised first)."""
+        from ftexp.methods.dequantize import dequantized
+
+        return dequantized(model.merge_and_unload())  # type: ignore[operator]
 
     def load_saved(self, spec: Any, out_dir: Path, task: ModelTask) -> nn.Module:
         """Rebuild the base from the model spec, then load the saved adapter onto it."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ftexp.methods.peft_base import PeftMethod
 
@@ -23,6 +23,15 @@ class _VirtualTokens(PeftMethod):
 
     lr: float = 1e-2
     num_virtual_tokens: int = 20
+
+    def merged(self, model: Any) -> Any:
+        """Virtual tokens are inputs, not weights: nothing to fold into the base."""
+        from ftexp.errors import RunError
+
+        raise RunError(
+            f"{type(self).__name__} trains virtual tokens that are inputs, not weights, so it "
+            "cannot be merged into the base; export it with --adapter"
+        )
 
     def problems(self) -> list[str]:
         """Check the number of virtual tokens."""

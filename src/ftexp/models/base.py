@@ -31,6 +31,10 @@ class ModelSpec(Protocol):
         """Load a sequence-classification model with a fresh head for ``labels``."""
         ...
 
+    def portable_name(self) -> str:
+        """A base-model reference for exported adapters: a hub id or the pinned artifact."""
+        ...
+
     def describe(self) -> dict[str, Any]:
         """Return what is needed to rebuild the base model later (stored with the run)."""
         ...

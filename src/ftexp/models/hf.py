@@ -30,6 +30,7 @@ class HFModel:
     revision: str | None = None
     gguf_file: str | None = None
     init_from: str | None = None
+    hub_id: str | None = None  # the same weights on the hub: the portable name of an artifact
 
     def __post_init__(self) -> None:
         self.artifact = dict(self.artifact) if self.artifact else None
@@ -168,6 +169,17 @@ class HFModel:
             revision=self.revision,
             **load_kwargs,
         )
+
+    def portable_name(self) -> str:
+        """A base-model reference that works on another machine (never this cache's path)."""
+        if self.name_or_path and not self.name_or_path.startswith((".", "/", "~")):
+            return self.name_or_path
+        if self.hub_id:
+            return self.hub_id
+        if self.artifact:
+            a = self.artifact
+            return f"pypi:{a['package']}=={a['version']}#{a['member']}"
+        return str(self.name_or_path or self.init_from)
 
     def describe(self) -> dict[str, Any]:
         """Return the spec as plain data."""

@@ -87,6 +87,10 @@ class RandomCausalLM:
             del model
             return AutoModelForSequenceClassification.from_pretrained(tmp, **load_kwargs)
 
+    def portable_name(self) -> str:
+        """Random-init weights: rebuilt from this spec by ftexp (no file holds them)."""
+        return "ftexp:random_lm"
+
     def describe(self) -> dict[str, Any]:
         """Return the spec as plain data."""
         return {"random_lm": {"family": self.family, "config": self.config, "seed": self.init_seed}}

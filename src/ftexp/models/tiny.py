@@ -139,6 +139,10 @@ class TinyBert:
             **(label_maps(labels) if labels else {}),
         )
 
+    def portable_name(self) -> str:
+        """Random-init weights: rebuilt from this spec by ftexp (no file holds them)."""
+        return "ftexp:tiny_bert"
+
     def describe(self) -> dict[str, Any]:
         """Return the spec as plain data."""
         return {"tiny_bert": self.__dict__.copy()}

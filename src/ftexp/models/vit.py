@@ -85,6 +85,10 @@ class TinyViT:
             model.save_pretrained(tmp)
             return ViTForImageClassification.from_pretrained(tmp, **load_kwargs)
 
+    def portable_name(self) -> str:
+        """Random-init weights: rebuilt from this spec by ftexp (no file holds them)."""
+        return "ftexp:tiny_vit"
+
     def describe(self) -> dict[str, Any]:
         """Return the spec as plain data."""
         return {"tiny_vit": self.__dict__.copy()}

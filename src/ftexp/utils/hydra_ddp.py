@@ -24,6 +24,14 @@ from omegaconf import open_dict, read_write
 _LAUNCHER_ENV = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
 
 
+_SWEEP_COMMAND: list[str] = []  # the multirun's own command line, before a job pins its own
+
+
+def sweep_command_line() -> list[str]:
+    """The command line the user typed (inside a multirun job too)."""
+    return list(_SWEEP_COMMAND) or list(sys.argv)
+
+
 @contextmanager
 def ddp_ready_multirun_job() -> Iterator[None]:
     """Around one job: point DDP re-launches at this job, and free its process group after."""
@@ -31,6 +39,7 @@ def ddp_ready_multirun_job() -> Iterator[None]:
         yield
         return
     saved_argv, saved_env = list(sys.argv), {k: os.environ.get(k) for k in _LAUNCHER_ENV}
+    _SWEEP_COMMAND[:] = saved_argv
     _pin_relaunch_to_job()
     try:
         yield

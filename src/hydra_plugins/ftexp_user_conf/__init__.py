@@ -1,0 +1,1 @@
+"""Hydra plugin: a ``conf/`` folder in the working directory holds the user's own configs."""
