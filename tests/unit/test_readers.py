@@ -111,7 +111,8 @@ def test_split_is_seeded_deduplicated_and_disjoint(tmp_path: Path) -> None:
 
 
 def test_explicit_split_files_are_used_as_given(tmp_path: Path) -> None:
-    train = write(tmp_path / "train.csv", "text,label\n" + "".join(f"t{i},pos\n" for i in range(9)))
+    rows = "".join(f"t{i},{'pos' if i % 2 else 'neg'}\n" for i in range(9))
+    train = write(tmp_path / "train.csv", "text,label\n" + rows)
     test = write(tmp_path / "test.csv", "text,label\nx,neg\ny,pos\n")
     data = ClassificationData(
         path={"train": str(train), "test": str(test)}, labels=["neg", "pos"], val_fraction=1 / 3
@@ -124,7 +125,7 @@ def test_explicit_split_files_are_used_as_given(tmp_path: Path) -> None:
 
 def test_rows_repeated_across_given_splits_stay_in_one_split(tmp_path: Path) -> None:
     rows = "".join(f"t{i},pos\n" for i in range(9))
-    train = write(tmp_path / "train.csv", "text,label\n" + rows + "x,neg\n")
+    train = write(tmp_path / "train.csv", "text,label\n" + rows + "x,neg\ny,neg\n")
     val = write(tmp_path / "val.csv", "text,label\nt1,pos\nt2,pos\n")
     test = write(tmp_path / "test.csv", "text,label\nx,neg\nt2,pos\n")
     data = ClassificationData(

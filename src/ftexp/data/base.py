@@ -136,9 +136,11 @@ class FinetuneData:
                 )
         classes = {self.label_of(x) for x in self.splits["train"]} - {None}
         if len(classes) == 1:
+            only, names = classes.pop(), self.class_names()
+            name = names[only] if names and isinstance(only, int) else only
             raise DataError(
                 self.origin(),
-                f"the training split has a single class ({classes.pop()!r}): nothing to learn",
+                f"the training split has a single class ({name!r}): nothing to learn",
                 fix="add rows of the other classes, or check data.label_column / data.drop_labels",
             )
 
