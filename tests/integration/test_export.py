@@ -59,26 +59,11 @@ def test_merged_classifier_loads_with_plain_transformers_and_names_its_labels(
 def test_merged_causal_lm_generates_with_plain_transformers(tmp_path: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from tests.conftest import FIXTURES
+    from tests.integration.test_lm_objectives import CHAT
 
     run = tmp_path / "run"
     train(
-        compose_cfg(
-            [
-                "objective=sft",
-                "model=tiny_llama",
-                "data=chat",
-                "data.artifact=null",
-                f"data.path={FIXTURES / 'chat_tiny.yml'}",
-                "data.val_fraction=0.2",
-                "data.test_fraction=0.2",
-                "data.batch_size=4",
-                "method=lora",
-                "trainer.max_epochs=1",
-                "trainer.accelerator=cpu",
-            ],
-            run,
-        )
+        compose_cfg([*CHAT, "method=lora", "trainer.max_epochs=1", "trainer.accelerator=cpu"], run)
     )
     out = tmp_path / "merged"
     from ftexp.export import export_merged
