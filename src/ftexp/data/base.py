@@ -137,7 +137,7 @@ class FinetuneData:
         classes = {self.label_of(x) for x in self.splits["train"]} - {None}
         if len(classes) == 1:
             only, names = classes.pop(), self.class_names()
-            name = names[only] if names and isinstance(only, int) else only
+            name: object = names[only] if names and isinstance(only, int) else only
             raise DataError(
                 self.origin(),
                 f"the training split has a single class ({name!r}): nothing to learn",
