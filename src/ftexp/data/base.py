@@ -137,10 +137,10 @@ class FinetuneData:
         classes = {self.label_of(x) for x in self.splits["train"]} - {None}
         if len(classes) == 1:
             only, names = classes.pop(), self.class_names()
-            name: object = names[only] if names and isinstance(only, int) else only
+            label = names[only] if names and isinstance(only, int) else only
             raise DataError(
                 self.origin(),
-                f"the training split has a single class ({name!r}): nothing to learn",
+                f"the training split has a single class ({label!r}): nothing to learn",
                 fix="add rows of the other classes, or check data.label_column / data.drop_labels",
             )
 
