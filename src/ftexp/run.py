@@ -16,7 +16,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig, open_dict
 
 from ftexp import tracking
-from ftexp.cluster import requeued_checkpoint
+from ftexp.cluster import requeued_checkpoint, restart_count
 from ftexp.data.module import DataModule
 from ftexp.methods.base import save_labels
 from ftexp.utils.config_check import check_and_build, resolved
@@ -61,7 +61,8 @@ def train(cfg: DictConfig, checked: dict[str, Any] | None = None) -> dict[str, f
     method = parts["method"]
     out_dir = Path(cfg.paths.output_dir)
     _resume_if_requeued(cfg, out_dir)
-    claim_run_dir(out_dir, resuming=_resumes_own_run(cfg, out_dir))
+    # a requeued SLURM job reruns in its own dir, with or without a checkpoint yet
+    claim_run_dir(out_dir, resuming=_resumes_own_run(cfg, out_dir) or restart_count() > 0)
     atomic_write_text(out_dir / "config.yaml", resolved(cfg))
     L.seed_everything(cfg.seed, workers=True)
 

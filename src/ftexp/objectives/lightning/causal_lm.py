@@ -83,9 +83,9 @@ class CausalLMModule(FinetuneModule):
         self._log_epoch("test")
 
 
-def model_inputs(batch: dict[str, Any], labels: bool = True) -> dict[str, Any]:
-    """The batch entries a Hugging Face model takes (``labels`` only when it computes the loss)."""
-    return {k: v for k, v in batch.items() if k in MODEL_INPUTS and (labels or k != "labels")}
+def model_inputs(batch: dict[str, Any]) -> dict[str, Any]:
+    """The batch entries a Hugging Face model takes (with ``labels`` it computes the loss)."""
+    return {k: v for k, v in batch.items() if k in MODEL_INPUTS}
 
 
 def _target_tokens(labels: torch.Tensor) -> int:
