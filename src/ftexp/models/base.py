@@ -47,3 +47,18 @@ def label_maps(labels: list[str]) -> dict[str, Any]:
         "id2label": dict(enumerate(labels)),
         "label2id": {name: i for i, name in enumerate(labels)},
     }
+
+
+def with_load_options(model: Any, load_kwargs: dict[str, Any]) -> Any:
+    """A model built in-process, reloaded through ``from_pretrained`` when load options are set.
+
+    Options such as a quantisation config only apply on load, so they go through a real
+    ``save_pretrained`` / ``from_pretrained`` round trip, exactly as for a pretrained model.
+    """
+    if not load_kwargs:
+        return model
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save_pretrained(tmp)
+        return type(model).from_pretrained(tmp, **load_kwargs)

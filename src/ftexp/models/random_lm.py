@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ftexp.models.base import label_maps
+from ftexp.models.base import label_maps, with_load_options
 from ftexp.models.tiny import chat_tokenizer
 
 if TYPE_CHECKING:
@@ -64,12 +63,7 @@ class RandomCausalLM:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.init_seed)
             model = AutoModelForCausalLM.from_config(self._config())
-        if not load_kwargs:
-            return model
-        with tempfile.TemporaryDirectory() as tmp:
-            model.save_pretrained(tmp)
-            del model
-            return AutoModelForCausalLM.from_pretrained(tmp, **load_kwargs)
+        return with_load_options(model, load_kwargs)
 
     def load_classifier(self, labels: list[str], **load_kwargs: Any) -> nn.Module:
         """The same decoder with a sequence-classification head (e.g. a reward model)."""
@@ -80,12 +74,7 @@ class RandomCausalLM:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.init_seed)
             model = AutoModelForSequenceClassification.from_config(config)
-        if not load_kwargs:
-            return model
-        with tempfile.TemporaryDirectory() as tmp:
-            model.save_pretrained(tmp)
-            del model
-            return AutoModelForSequenceClassification.from_pretrained(tmp, **load_kwargs)
+        return with_load_options(model, load_kwargs)
 
     def portable_name(self) -> str:
         """Random-init weights: rebuilt from this spec by ftexp (no file holds them)."""

@@ -8,11 +8,10 @@ runs reloadable exactly like those of real pretrained models.
 from __future__ import annotations
 
 import string
-import tempfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ftexp.models.base import label_maps
+from ftexp.models.base import label_maps, with_load_options
 
 if TYPE_CHECKING:
     from torch import nn
@@ -100,12 +99,7 @@ class TinyBert:
             return BertForSequenceClassification.from_pretrained(
                 f"{self.init_from}/model", **label_maps(labels), **load_kwargs
             )
-        model = self._build(labels)
-        if not load_kwargs:
-            return model
-        with tempfile.TemporaryDirectory() as tmp:
-            model.save_pretrained(tmp)  # type: ignore[operator]
-            return BertForSequenceClassification.from_pretrained(tmp, **load_kwargs)
+        return with_load_options(self._build(labels), load_kwargs)
 
     def load_masked_lm(self, **load_kwargs: Any) -> nn.Module:
         """The same encoder (same seed) with a masked-LM head."""

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ftexp.models.base import label_maps
+from ftexp.models.base import label_maps, with_load_options
 
 if TYPE_CHECKING:
     from torch import nn
@@ -79,11 +78,7 @@ class TinyViT:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.init_seed)
             model = ViTForImageClassification(config)
-        if not load_kwargs:
-            return model
-        with tempfile.TemporaryDirectory() as tmp:
-            model.save_pretrained(tmp)
-            return ViTForImageClassification.from_pretrained(tmp, **load_kwargs)
+        return with_load_options(model, load_kwargs)
 
     def portable_name(self) -> str:
         """Random-init weights: rebuilt from this spec by ftexp (no file holds them)."""
