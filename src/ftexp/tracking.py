@@ -16,6 +16,7 @@ def prepare(cfg: DictConfig, out_dir: Path, resuming: bool) -> None:
     """Fill the trackers' run identity from the job, and continue their runs on a resume."""
     loggers: Any = cfg.get("logger") or {}
     if loggers.get("wandb") is not None:
+        _end_leftover_wandb_run()
         if resuming:
             _continue_wandb_run(loggers.wandb, out_dir)
         _name_wandb_run(cfg, loggers.wandb, out_dir)
@@ -37,6 +38,9 @@ def log_config(trainer: Any, cfg: DictConfig, resuming: bool) -> None:
     """
     params = OmegaConf.to_container(cfg, resolve=True)
     for logger in trainer.loggers:
+        if type(logger).__name__ == "WandbLogger" and getattr(logger, "_experiment", 1) is None:
+            # also into wandb.init: the config is then part of the run record itself
+            logger._wandb_init.setdefault("config", params)
         if not (resuming and type(logger).__name__ == "MLFlowLogger"):
             logger.log_hyperparams(params)
 
@@ -70,6 +74,20 @@ def close(trainer: Any, metrics: dict[str, float]) -> None:
         if callable(getattr(summary, "update", None)) and callable(getattr(run, "finish", None)):
             summary.update(metrics)  # type: ignore[union-attr]
             run.finish()  # type: ignore[union-attr]
+
+
+def _end_leftover_wandb_run() -> None:
+    """End a W&B run an earlier job of this process left open (it crashed before ``close``).
+
+    Lightning's logger would otherwise attach to it, and this job's config and metrics would
+    land in the earlier job's run.
+    """
+    import sys
+
+    wandb = sys.modules.get("wandb")
+    leftover = getattr(wandb, "run", None) if wandb is not None else None
+    if leftover is not None:
+        leftover.finish(exit_code=1)
 
 
 def _job_name(out_dir: Path) -> str:

@@ -41,6 +41,22 @@ def test_wandb_offline_file_holds_config_metrics_and_summary(tmp_path: Path, mon
     assert 0 <= run.summary["test/acc"] <= 1
 
 
+def test_a_wandb_run_left_open_by_a_crashed_job_is_not_reused(tmp_path: Path, monkeypatch) -> None:
+    import wandb
+
+    from ftexp.wandb_offline import read_offline_run
+
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    leftover = wandb.init(mode="offline", dir=str(tmp_path / "crashed"), project="ftexp")
+    train(tiny_cfg(tmp_path, "logger=wandb", "trainer.max_epochs=1"))
+    assert wandb.run is None
+    (own,) = (tmp_path / "wandb").glob("offline-run-*/run-*.wandb")
+    run = read_offline_run(own)
+    assert run.run_id != leftover.id
+    assert run.config["seed"] == 42
+    assert "test/acc" in run.summary
+
+
 def test_resumed_run_continues_the_same_wandb_run(tmp_path: Path, monkeypatch) -> None:
     from ftexp.wandb_offline import read_offline_run
 
