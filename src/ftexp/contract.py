@@ -25,6 +25,7 @@ class ModelTask:
         peft_task: PEFT's task type for wrapping (``None``: PEFT's generic model).
         labelled: the head is sized by class names (passed to ``loader``).
         inputs: the batch fields the model's forward takes.
+        predictor: the ``ftexp.predict`` function that answers for a saved model of this task.
     """
 
     name: str
@@ -33,6 +34,7 @@ class ModelTask:
     peft_task: str | None
     labelled: bool = False
     inputs: frozenset[str] = frozenset()
+    predictor: str = "ftexp.predict.classes"
 
     def served_by(self, spec: Any) -> bool:
         """Whether a model spec can load a model for this task."""
@@ -64,6 +66,15 @@ SEQUENCE_CLASSIFICATION = ModelTask(
     "SEQ_CLS",
     labelled=True,
     inputs=frozenset({"input_ids", "attention_mask"}),
+)
+TOKEN_CLASSIFICATION = ModelTask(
+    "token classification",
+    "load_token_classifier",
+    "AutoModelForTokenClassification",
+    "TOKEN_CLS",
+    labelled=True,
+    inputs=frozenset({"input_ids", "attention_mask"}),
+    predictor="ftexp.predict.entities",
 )
 CAUSAL_LM = ModelTask(
     "causal language model", "load_causal_lm", "AutoModelForCausalLM", "CAUSAL_LM"

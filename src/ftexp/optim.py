@@ -74,6 +74,7 @@ class AdamWConfig:
         groups: dict[tuple[bool, float], list[nn.Parameter]] = {}
         for name, param in named_params:
             decays = param.ndim >= 2 and not any(k in name for k in NO_DECAY)
+            decays = decays and not getattr(param, "no_weight_decay", False)
             scale = (lr_scales or {}).get(name, 1.0)
             groups.setdefault((decays, scale), []).append(param)
         param_groups = [

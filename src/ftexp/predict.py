@@ -1,6 +1,8 @@
-"""``python -m ftexp.predict <run_dir> INPUT ...``: label and confidence for each text or image.
+"""``python -m ftexp.predict <run_dir> INPUT ...``: what a finished run's model says about inputs.
 
-A run trained on images (e.g. ``data=digits``) takes image files; any other takes texts.
+A classifier prints a label and its confidence for each text, or each image file of a run
+trained on images (e.g. ``data=digits``); a token classifier (NER) prints the entities it finds.
+The run's task names the function that answers (``ModelTask.predictor``).
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from hydra.utils import get_object
 
 from ftexp.errors import RunError, refusals
-from ftexp.reload import load_run
+from ftexp.reload import load_run, run_parts
 
 
 def predict(run_dir: str, inputs: list[str], max_length: int = 512) -> list[tuple[str, float]]:
@@ -30,6 +33,62 @@ def predict(run_dir: str, inputs: list[str], max_length: int = 512) -> list[tupl
         probs = model(**batch).logits.float().softmax(-1)
     confidence, index = probs.max(-1)
     return [(labels[int(i)], float(c)) for i, c in zip(index, confidence, strict=True)]
+
+
+def classes(run_dir: str, inputs: list[str]) -> list[str]:
+    """``label<TAB>confidence<TAB>input`` for each input."""
+    found = predict(run_dir, inputs)
+    return [f"{label}\t{p:.3f}\t{item}" for item, (label, p) in zip(inputs, found, strict=True)]
+
+
+Entity = tuple[str, str, float]  # (text, type, mean confidence of its words)
+
+
+def find_entities(run_dir: str, texts: list[str], max_length: int = 512) -> list[list[Entity]]:
+    """The entities a token-classification run finds in each text (exact spans of the text)."""
+    from ftexp.metrics.entities import spans
+
+    model, tokenizer, labels = load_run(run_dir)
+    found = []
+    for text in texts:
+        batch = tokenizer(
+            text,
+            truncation=True,
+            max_length=max_length,
+            return_offsets_mapping=True,
+            return_tensors="pt",
+        )
+        offsets = batch.pop("offset_mapping")[0].tolist()
+        with torch.inference_mode():
+            logits = model(**batch).logits[:, -len(offsets) :]  # after any soft prompt
+        probs = logits.float().softmax(-1)[0]
+        first: dict[int, int] = {}  # word -> its first sub-token
+        for position, word in enumerate(batch.word_ids(0)):
+            if word is not None:
+                first.setdefault(word, position)
+        words = sorted(first)
+        tags = [labels[int(probs[first[w]].argmax())] for w in words]
+        entities = []
+        for kind, start, end in spans(tags):
+            positions = [first[w] for w in words[start : end + 1]]
+            begin, finish = offsets[positions[0]][0], offsets[_last_token(batch, words[end])][1]
+            confidence = float(probs[positions].max(-1).values.mean())
+            entities.append((text[begin:finish], kind, confidence))
+        found.append(entities)
+    return found
+
+
+def _last_token(batch: Any, word: int) -> int:
+    return max(i for i, w in enumerate(batch.word_ids(0)) if w == word)
+
+
+def entities(run_dir: str, inputs: list[str]) -> list[str]:
+    """``text<TAB>type<TAB>confidence`` for each entity, under a ``# input`` line per text."""
+    lines = []
+    for text, found in zip(inputs, find_entities(run_dir, inputs), strict=True):
+        lines.append(f"# {text}")
+        lines += [f"{span}\t{kind}\t{p:.3f}" for span, kind, p in found] or ["(no entities)"]
+    return lines
 
 
 def _takes_images(processor: Any) -> bool:
@@ -54,9 +113,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("inputs", nargs="+", help="texts, or image files for an image run")
     args = parser.parse_args(argv)
     with refusals():
-        results = predict(args.run_dir, args.inputs)
-    for item, (label, confidence) in zip(args.inputs, results, strict=True):
-        print(f"{label}\t{confidence:.3f}\t{item}")
+        answer = get_object(run_parts(args.run_dir)["task"].predictor)
+        lines = answer(args.run_dir, args.inputs)
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

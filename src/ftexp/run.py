@@ -19,6 +19,7 @@ from ftexp import tracking
 from ftexp.cluster import requeued_checkpoint, restart_count
 from ftexp.data.module import DataModule
 from ftexp.methods.base import save_labels
+from ftexp.models.vocab import extend_tokenizer, save_new_rows
 from ftexp.utils.config_check import check_and_build, resolved
 from ftexp.utils.io import atomic_write_text, replaced_dir
 from ftexp.utils.run_dir import claim_run_dir
@@ -37,6 +38,7 @@ def build(parts: dict[str, Any]) -> tuple[Any, DataModule]:
     spec, objective, data = parts["model"], parts["objective"], parts["data"]
     data.connect(spec.load_processor())
     data.load()
+    added = extend_tokenizer(spec, data.processor, data.train_texts())
     module = objective.module_class()(
         model=spec,
         method=parts["method"],
@@ -46,6 +48,7 @@ def build(parts: dict[str, Any]) -> tuple[Any, DataModule]:
         speed=parts["speed"],
         labels=data.class_names(),
         processor=data.processor,
+        new_tokens=added,
     )
     return module, DataModule(data)
 
@@ -84,7 +87,7 @@ def train(cfg: DictConfig, checked: dict[str, Any] | None = None) -> dict[str, f
     if cfg.get("save_model"):
         exported = module.exportable_model()  # under FSDP2 a collective: every rank calls it
         if exported is not None:
-            save_model(exported, module.method, data, out_dir / "model")
+            save_model(exported, module.method, data, out_dir / "model", module.new_tokens)
             if cfg.get("upload_model"):
                 tracking.upload_model(trainer, out_dir / "model")
     if cfg.get("test"):
@@ -115,14 +118,19 @@ def _resume_if_requeued(cfg: DictConfig, out_dir: Path) -> None:
             cfg.ckpt_path = checkpoint
 
 
-def save_model(model: Any, method: Any, data: DataModule, model_dir: Path) -> None:
+def save_model(
+    model: Any, method: Any, data: DataModule, model_dir: Path, new_tokens: int = 0
+) -> None:
     """Save the fine-tuned model in HF/PEFT format with its processor (tokenizer).
 
     Written into a temporary folder that replaces ``model_dir`` only once complete, so a run
-    killed while saving leaves the previous model folder intact.
+    killed while saving leaves the previous model folder intact. An adapter holds no embeddings:
+    the rows of tokens added to the vocabulary are saved beside it.
     """
     with replaced_dir(model_dir) as tmp:
         method.save(model, tmp)
+        if new_tokens and method.saves_adapter:
+            save_new_rows(model, tmp, len(data.data.processor) - new_tokens)
         data.data.processor.save_pretrained(tmp)
         labels = data.data.class_names()
         if labels is not None:

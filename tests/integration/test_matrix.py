@@ -17,6 +17,7 @@ from ftexp.utils.config_check import check_and_build, data_partners
 from tests.conftest import FIXTURES, TINY_CSV, compose_cfg, group_options, run_ftexp
 
 CHAT = FIXTURES / "chat_tiny.yml"
+ZH = FIXTURES / "sentiment_zh"
 # each data option pointed at fixture files (no downloads), small batches
 DATA = {
     "sentiment": [
@@ -59,6 +60,21 @@ DATA = {
     ],
     "synthetic_lm": ["data.seq_len=16", "data.train_samples=16", "data.eval_samples=4"],
     "digits": ["data.max_samples=64"],
+    "ner_en": ["data.artifact=null", f"data.path={FIXTURES / 'ner_tiny.txt'}"],
+    "ner_zh": [
+        "data.artifact=null",
+        "~data.path",
+        f"+data.path={FIXTURES / 'ner_zh_tiny.txt'}",
+        "data.test_fraction=0.1",
+        "data.max_length=64",
+    ],
+    "sentiment_zh": ["data.artifact=null", f"data.path={ZH}"],
+    "sentiment_zh_text": [
+        "data.source.artifact=null",
+        f"data.source.path={ZH}",
+        "++model.extend_vocab=from_data",  # the tiny tokenizer writes every CJK character as [UNK]
+        "data.batch_size=16",
+    ],
 }
 MODEL_FOR_DATA = {"digits": ["model=tiny_vit"]}  # images need an image model
 # the tiny model that can serve each objective, and the objective's own settings for a smoke run
@@ -67,6 +83,7 @@ OBJECTIVE = {
     "sft": ["model=tiny_llama"],
     "upft": ["model=tiny_llama", "objective.max_new_tokens=4", "objective.prefix_tokens=2"],
     "mlm": ["model=tiny_bert"],
+    "token_classify": ["model=tiny_bert"],
     "reward": ["model=tiny_bert"],
     "dpo": ["model=tiny_llama"],
     "rl": [

@@ -86,6 +86,10 @@ class FinetuneData:
         """Size of an encoded example, for length grouping and length-sorted evaluation."""
         return len(encoded["input_ids"]) if isinstance(encoded, dict) else 1
 
+    def text_of(self, example: Any) -> str | None:
+        """The raw text of an example (vocabulary from data, masked-LM on it); None: not text."""
+        return None
+
     def label_of(self, example: Any) -> Hashable | None:
         """The class of an example, for labelled data (at least two must be in train)."""
         return None
@@ -143,6 +147,11 @@ class FinetuneData:
                 f"the training split has a single class ({label!r}): nothing to learn",
                 fix="add rows of the other classes, or check data.label_column / data.drop_labels",
             )
+
+    def train_texts(self) -> list[str]:
+        """The raw texts of the training split (after ``load``); empty for data without text."""
+        texts = (self.text_of(x) for x in self.splits["train"])
+        return [t for t in texts if t]
 
     def setup(self) -> None:
         """Load, then encode every split once."""

@@ -145,6 +145,10 @@ class ClassificationData(FinetuneData):
             out.append((text.strip(), label))
         return out
 
+    def text_of(self, example: Example) -> str:
+        """The text of an example."""
+        return example[0]
+
     def label_of(self, example: Example) -> int:
         """The class id of an example."""
         return example[1]

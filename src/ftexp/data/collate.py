@@ -15,6 +15,7 @@ __all__ = [
     "PaddingCollator",
     "PairCollator",
     "PromptCollator",
+    "TagCollator",
     "mask_tokens",
 ]
 
@@ -44,6 +45,21 @@ class PaddingCollator:
         ids, mask = _padded([x["input_ids"] for x in batch], self.pad_token_id)
         labels = torch.as_tensor([x["label"] for x in batch], dtype=torch.long)
         return {"input_ids": ids, "attention_mask": mask, "label": labels}
+
+
+class TagCollator:
+    """Pad ``input_ids`` and the per-token ``tags`` (with the ignore index) to the batch maximum."""
+
+    def __init__(self, pad_token_id: int) -> None:
+        self.pad_token_id = pad_token_id
+
+    def __call__(self, batch: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        """Collate tagged sentences into padded tensors."""
+        ids, mask = _padded([x["input_ids"] for x in batch], self.pad_token_id)
+        tags = torch.full(ids.shape, IGNORE, dtype=torch.long)
+        for i, x in enumerate(batch):
+            tags[i, : len(x["tags"])] = torch.as_tensor(x["tags"], dtype=torch.long)
+        return {"input_ids": ids, "attention_mask": mask, "tags": tags}
 
 
 class ChatCollator:

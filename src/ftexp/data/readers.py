@@ -164,3 +164,48 @@ def _parquet_rows(path: Path) -> list[Row]:
     except Exception as err:  # pyarrow raises several types for corrupt files
         raise DataError(path, f"unreadable parquet file ({err})") from None
     return [(i + 1, record) for i, record in enumerate(table.to_pylist())]
+
+
+TaggedSentence = tuple[int, tuple[str, ...], tuple[str, ...]]  # (first line, tokens, tags)
+
+
+def read_tagged(path: Path) -> list[TaggedSentence]:
+    """Read a CoNLL-style file: ``token<TAB or space>tag`` per line, a blank line between sentences.
+
+    The tag is the last field of a line (tokens may hold spaces only in tab-separated files);
+    lines starting with ``-DOCSTART-`` are skipped.
+    """
+    if not path.is_file():
+        raise DataError(path, "file not found", fix="check data.path")
+    sentences: list[TaggedSentence] = []
+    tokens: list[str] = []
+    tags: list[str] = []
+    start = 1
+    for number, line in enumerate(_decode(path).splitlines(), start=1):
+        if not line.strip() or line.startswith("-DOCSTART-"):
+            if tokens:
+                sentences.append((start, tuple(tokens), tuple(tags)))
+            tokens, tags, start = [], [], number + 1
+            continue
+        fields = line.rstrip().split("\t") if "\t" in line.strip() else line.split()
+        if len(fields) < 2 or not fields[0].strip() or not fields[-1].strip():
+            raise DataError(
+                path,
+                f"expected `token<TAB>tag`, got {line.strip()!r}",
+                line=number,
+                fix="give every token a tag, and separate sentences with an empty line",
+            )
+        tokens.append(" ".join(f.strip() for f in fields[:-1]))
+        tags.append(fields[-1].strip())
+    if tokens:
+        sentences.append((start, tuple(tokens), tuple(tags)))
+    if not sentences:
+        raise DataError(path, "file has no tagged sentences", fix="point data.path at a CoNLL file")
+    return sentences
+
+
+def read_lines(path: Path) -> list[str]:
+    """The lines of a plain-text file (UTF-8, optionally .gz/.bz2), with clear errors."""
+    if not path.is_file():
+        raise DataError(path, "file not found", fix="check data.class_files")
+    return _decode(path).splitlines()

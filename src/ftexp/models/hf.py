@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ftexp.artifacts import PypiArtifact
 from ftexp.models.base import label_maps
+from ftexp.models.vocab import VocabSettings
 
 if TYPE_CHECKING:
     from torch import nn
@@ -17,7 +18,7 @@ VISION_TYPES = {"vit", "deit", "beit", "swin", "convnext", "dinov2", "resnet", "
 
 
 @dataclass
-class HFModel:
+class HFModel(VocabSettings):
     """A pretrained transformer loaded with ``from_pretrained``.
 
     ``name_or_path`` (a hub id or a local folder) wins over ``artifact`` when both are set, so a
@@ -38,7 +39,7 @@ class HFModel:
     def problems(self) -> list[str]:
         """List config problems without touching the weights."""
         if self.init_from:
-            return init_from_problems(self.init_from)
+            return init_from_problems(self.init_from) + self.vocab_problems()
         if not self.name_or_path and not self.artifact:
             return ["model: set model.name_or_path (hub id or local folder) or model.artifact"]
         if self.name_or_path:
@@ -46,8 +47,9 @@ class HFModel:
             looks_local = self.name_or_path.startswith((".", "/", "~"))
             if looks_local and not local.is_dir():
                 return [f"model.name_or_path={self.name_or_path!r} is not a folder"]
-            return []
-        return [f"model.{p}" for p in PypiArtifact(**self.artifact).problems()]  # type: ignore[arg-type]
+            return self.vocab_problems()
+        artifact = PypiArtifact(**self.artifact).problems()  # type: ignore[arg-type]
+        return [f"model.{p}" for p in artifact] + self.vocab_problems()
 
     def location(self) -> str:
         """Return the folder or hub id to load from (fetching the artifact if needed)."""
@@ -133,6 +135,18 @@ class HFModel:
         if model.config.pad_token_id is None:  # decoders find the last token through it
             model.config.pad_token_id = self.load_processor().pad_token_id
         return model
+
+    def load_token_classifier(self, labels: list[str], **load_kwargs: Any) -> nn.Module:
+        """Load the encoder with a fresh per-token head sized for the tags ``labels``."""
+        from transformers import AutoModelForTokenClassification
+
+        return AutoModelForTokenClassification.from_pretrained(
+            self.location(),
+            trust_remote_code=self.trust_remote_code,
+            revision=self.revision,
+            **label_maps(labels),
+            **load_kwargs,
+        )
 
     def load_image_classifier(self, labels: list[str], **load_kwargs: Any) -> nn.Module:
         """Load a vision backbone with a fresh classification head sized for ``labels``."""

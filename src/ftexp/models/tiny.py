@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ftexp.models.base import label_maps, with_load_options
+from ftexp.models.vocab import VocabSettings
 
 if TYPE_CHECKING:
     from torch import nn
@@ -48,7 +49,7 @@ def chat_tokenizer() -> Any:
 
 
 @dataclass
-class TinyBert:
+class TinyBert(VocabSettings):
     """A 2-layer BERT of a few thousand parameters, with the module names of real BERT."""
 
     hidden_size: int = 32
@@ -65,6 +66,7 @@ class TinyBert:
         from ftexp.models.hf import init_from_problems
 
         issues = init_from_problems(self.init_from) if self.init_from else []
+        issues += self.vocab_problems()
         if self.hidden_size % self.num_heads:
             issues.append(
                 f"model.hidden_size={self.hidden_size} must be divisible by "
@@ -100,6 +102,21 @@ class TinyBert:
                 f"{self.init_from}/model", **label_maps(labels), **load_kwargs
             )
         return with_load_options(self._build(labels), load_kwargs)
+
+    def load_token_classifier(self, labels: list[str], **load_kwargs: Any) -> nn.Module:
+        """The same encoder (same seed) with a per-token head for the tags ``labels``."""
+        from transformers import BertForTokenClassification
+
+        if self.init_from:
+            return BertForTokenClassification.from_pretrained(
+                f"{self.init_from}/model", **label_maps(labels), **load_kwargs
+            )
+        import torch
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.init_seed)
+            model = BertForTokenClassification(self._config(labels))
+        return with_load_options(model, load_kwargs)
 
     def load_masked_lm(self, **load_kwargs: Any) -> nn.Module:
         """The same encoder (same seed) with a masked-LM head."""

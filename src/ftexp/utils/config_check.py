@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ftexp.contract import contract_problems, run_identity
 from ftexp.errors import ConfigError
+from ftexp.models.vocab import data_problems as vocab_data_problems
 from ftexp.utils.devices import device_problems
 from ftexp.utils.types import type_problems
 
@@ -110,6 +111,8 @@ def check_components(cfg: DictConfig) -> tuple[dict[str, Any], list[str]]:
             built["objective"], built["data"], built.get("model"), _choices(cfg), data_partners()
         )
     issues += _model_fit_problems(built)
+    if {"model", "data"} <= set(built):
+        issues += vocab_data_problems(built["model"], built["data"])
     issues += _run_problems(cfg)
     if cfg.get("trainer") is not None and str(cfg.trainer.get("accelerator")) == "cpu":
         issues += device_problems(cfg.trainer)  # no torch needed to count CPU cores

@@ -15,6 +15,7 @@ from torchmetrics import MeanMetric
 from ftexp.contract import ModelTask, run_identity
 from ftexp.methods.base import Method
 from ftexp.models.base import ModelSpec
+from ftexp.models.vocab import grow_embeddings, train_new_rows
 from ftexp.objectives.objective import Objective
 from ftexp.optim import AdamWConfig
 from ftexp.speed import SpeedConfig
@@ -46,6 +47,7 @@ class FinetuneModule(L.LightningModule):
         speed: SpeedConfig | None = None,
         labels: list[str] | None = None,
         processor: Any = None,
+        new_tokens: int = 0,
     ) -> None:
         super().__init__()
         self.spec, self.method, self.optim, self.objective = model, method, optim, objective
@@ -53,6 +55,7 @@ class FinetuneModule(L.LightningModule):
         self.speed = speed or SpeedConfig()
         self.labels = objective.head_labels(labels) if task.labelled else None
         self.processor = processor
+        self.new_tokens = new_tokens  # tokens added to the processor's vocabulary (the last ids)
         self.model: nn.Module | None = None
         self.param_counts: dict[str, int] = {}
         self.means = nn.ModuleDict(
@@ -91,6 +94,8 @@ class FinetuneModule(L.LightningModule):
         if self.sharded:  # trainer=fsdp: counted above, before the weights are split
             fully_shard_blocks(self.model, self.device_mesh["data_parallel"])
         self.param_counts = {"params/trainable": trainable, "params/total": total}
+        if self.new_tokens:
+            self.param_counts["params/added_tokens"] = self.new_tokens
         rank_zero_info(f"[ftexp] {type(self.method).__name__}: {describe_parameters(self.model)}")
 
     @property
@@ -117,7 +122,13 @@ class FinetuneModule(L.LightningModule):
     def _backbone_with_method(self) -> nn.Module:
         """Load the backbone and rewrite it with the method: the model before any training."""
         backbone = self.speed.prepare_backbone(self.build_backbone())
-        return self.method.apply(backbone, self.task)
+        if not self.new_tokens:
+            return self.method.apply(backbone, self.task)
+        vocabulary = len(self.processor)
+        grow_embeddings(backbone, vocabulary)
+        model = self.method.apply(backbone, self.task)
+        train_new_rows(model, vocabulary - self.new_tokens)
+        return model
 
     def configure_optimizers(self) -> Any:
         """AdamW over trainable parameters with a per-step warmup/decay schedule."""

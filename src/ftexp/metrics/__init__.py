@@ -1,0 +1,1 @@
+"""Task metrics that need no torch."""

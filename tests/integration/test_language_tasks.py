@@ -1,0 +1,161 @@
+"""NER and Chinese sentiment through the same seams: token classification, vocabulary growth."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.conftest import FIXTURES, build_module, compose_cfg, group_options
+
+QUIET = [
+    "trainer.accelerator=cpu",
+    "trainer.enable_progress_bar=false",
+    "trainer.enable_model_summary=false",
+]
+NER = [
+    "model=tiny_bert",
+    "objective=token_classify",
+    "data=ner_en",
+    "data.artifact=null",
+    f"data.path={FIXTURES / 'ner_tiny.txt'}",
+    *QUIET,
+]
+ZH_SENTIMENT = [
+    "model=tiny_bert",
+    "data=sentiment_zh",
+    "data.artifact=null",
+    f"data.path={FIXTURES / 'sentiment_zh'}",
+    "data.batch_size=8",
+    *QUIET,
+]
+WIDE = ["model.hidden_size=64", "model.intermediate_size=128"]  # bitsandbytes needs >= 64
+
+
+def cli(*args: str, module: str = "ftexp") -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def test_token_classification_learns_entities_and_predict_prints_them(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    cli(
+        *NER,
+        "method=full",
+        *WIDE,
+        "optim.lr=1e-3",
+        "data.batch_size=8",
+        "trainer.max_epochs=25",
+        "callbacks=none",
+        "model.dropout=0.0",
+        f"hydra.run.dir={run}",
+    )
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["test/f1"] > 0.6, metrics  # 6 sentence templates, 16 entity strings
+    assert {"test/f1_PER", "test/f1_LOC", "test/f1_ORG", "test/precision"} <= set(metrics)
+    out = cli(str(run), "alice visited paris last week", module="ftexp.predict").stdout
+    lines = out.strip().splitlines()
+    assert lines[0] == "# alice visited paris last week"
+    found = {tuple(line.split("\t")[:2]) for line in lines[1:]}
+    assert found & {("alice", "PER"), ("paris", "LOC")}, lines
+
+
+@pytest.mark.parametrize("method", group_options("method"))
+def test_every_method_trains_a_token_classifier_and_reloads(method: str, tmp_path: Path) -> None:
+    from ftexp.predict import find_entities
+    from ftexp.run import train
+
+    wide = WIDE if method.startswith("qlora") else []
+    cfg = compose_cfg([*NER, f"method={method}", *wide, "trainer.fast_dev_run=true"], tmp_path)
+    metrics = train(cfg)
+    assert metrics["trainer/global_step"] == 1
+    assert 0 <= metrics["test/f1"] <= 1
+    (entities,) = find_entities(str(tmp_path), ["bob met carol smith in rome"])
+    assert all(kind in {"PER", "LOC", "ORG"} for _, kind, _ in entities)
+
+
+@pytest.mark.parametrize("method", ["lora", "adapter", "prompt", "freeze", "full"])
+def test_added_tokens_train_and_reload_with_the_model_or_adapter(
+    method: str, tmp_path: Path
+) -> None:
+    import lightning as L
+
+    from ftexp.reload import load_run
+    from ftexp.run import save_model
+
+    cfg = compose_cfg(
+        [*ZH_SENTIMENT, f"method={method}", "model.extend_vocab=from_data", "optim.lr=1e-2"],
+        tmp_path,
+    )
+    module, data = build_module(cfg)
+    vocabulary = len(data.data.processor)
+    first = vocabulary - module.new_tokens
+    assert module.new_tokens > 20  # the fixture's characters, none of which the tiny vocab knows
+    before = module.model.get_input_embeddings().weight.detach().clone()
+    assert before.shape[0] == vocabulary
+    L.seed_everything(0)
+    trainer = L.Trainer(
+        max_steps=4, accelerator="cpu", logger=False, enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
+    )  # fmt: skip
+    trainer.fit(module, datamodule=data)
+    after = module.model.get_input_embeddings().weight.detach()
+    assert not torch.equal(after[first:], before[first:])  # the new rows learn
+    if method != "full":  # the method keeps the pretrained rows frozen
+        torch.testing.assert_close(after[:first], before[:first], rtol=0, atol=0)
+    save_model(module.model, module.method, data, tmp_path / "model", module.new_tokens)
+    (tmp_path / "config.yaml").write_text(json.dumps(_plain(cfg)))
+    model, tokenizer, labels = load_run(tmp_path)
+    assert labels == ["负面", "正面"]
+    batch = tokenizer(["这部电影太棒了", "服务很差"], padding=True, return_tensors="pt")
+    assert tokenizer.unk_token_id not in batch["input_ids"][0, 1:-1].tolist()
+    module.model.eval()
+    with torch.inference_mode():
+        torch.testing.assert_close(model(**batch).logits, module.model(**batch).logits)
+
+
+def _plain(cfg: object) -> object:
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[call-overload]
+
+
+def test_chinese_sentiment_predicts_class_names_from_the_class_files(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    cli(
+        *ZH_SENTIMENT,
+        "method=lora",
+        "model.extend_vocab=from_data",
+        "trainer.max_epochs=2",
+        f"hydra.run.dir={run}",
+    )
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["data/dropped_conflicting"] == 1
+    assert metrics["params/added_tokens"] > 20
+    out = cli(str(run), "这部电影太棒了", "服务太差了", module="ftexp.predict").stdout
+    rows = [line.split("\t") for line in out.strip().splitlines()]
+    assert [r[2] for r in rows] == ["这部电影太棒了", "服务太差了"]
+    assert all(r[0] in {"正面", "负面"} and 0.5 <= float(r[1]) <= 1 for r in rows)
+
+
+def test_masked_lm_on_text_the_tokenizer_cannot_read_is_refused(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "ftexp", "model=tiny_bert", "objective=mlm",
+            "data=sentiment_zh_text", "data.source.artifact=null",
+            f"data.source.path={FIXTURES / 'sentiment_zh'}", *QUIET,
+            f"hydra.run.dir={tmp_path / 'run'}",
+        ],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "nothing to predict" in done.stderr
+    assert "model.extend_vocab=from_data" in done.stderr
+    assert "Traceback" not in done.stderr
