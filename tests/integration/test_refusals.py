@@ -37,6 +37,7 @@ def _gz_truncated(tmp: Path) -> str:
 
 
 ONE_CLASS = "".join(f"t{i},pos\n" for i in range(30))
+BAD_TAGS = "Paris\tB-LOC\nx\tE-LOC\n"  # E- is not a BIO prefix
 # (id, arguments, words the message must contain)
 ROWS: list[tuple[str, Row, list[str]]] = [
     ("range", lambda t, r: ["method.r=0"], ["method.r must be > 0"]),
@@ -53,6 +54,21 @@ ROWS: list[tuple[str, Row, list[str]]] = [
         "objective-data-2",
         lambda t, r: ["objective=classify", "data=chat", "data.artifact=null", f"data.path={CHAT}"],
         ["objective=classify cannot train on data=chat", "local, sentiment"],
+    ),
+    (
+        "vocab-file",
+        lambda t, r: ["model.extend_vocab=/no/such/vocab.txt"],
+        ["model.extend_vocab='/no/such/vocab.txt' is neither a vocabulary file", "from_data"],
+    ),
+    (
+        "ner-tag",
+        lambda t, r: [
+            "objective=token_classify",
+            "data=ner_en",
+            "data.artifact=null",
+            f"data.path={_csv(t, 'ner.txt', BAD_TAGS)}",
+        ],
+        ["ner.txt, line 2", "not BIO tags", "data.scheme"],
     ),
     (
         "objective-model",
