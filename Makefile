@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 TORCH ?= torch==2.13.0   # CPU wheel; for CUDA pass e.g. TORCH="torch==2.13.0 --index-url <cuda index>"
 export FTEXP_CACHE ?= $(HOME)/.cache/ftexp
 
-.PHONY: help install run smoke test test-all lint type fmt compare bench bench-gpu bench-refusals slurm-up slurm-down clean
+.PHONY: help install run smoke test test-all lint type fmt compare compare-sweep bench bench-gpu bench-refusals slurm-up slurm-down clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "%-10s %s\n",$$1,$$2}'
@@ -45,12 +45,17 @@ type: install  ## mypy --strict on src
 fmt: install  ## apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix src tests bench && $(VENV)/bin/ruff format src tests bench
 
-METHODS ?= full,freeze,gradual_unfreeze,lora,dora,adapter,adapter_pfeiffer,ia3,prompt,ptuning,prefix,ptuning_v2,qlora,qlora8,qat
-COMPARE_DIR := $(or $(COMPARE_DIR),outputs/compare/$(shell date +%Y-%m-%d_%H-%M-%S))
+METHODS ?= linear_probe,full,freeze,gradual_unfreeze,lora,dora,adapter,adapter_pfeiffer,ia3,prompt,ptuning,prefix,ptuning_v2,qlora,qlora8,qat
+SEEDS ?= 42,43,44
+LR_FACTORS ?= 0.3,1,3
+COMPARE_DIR ?= outputs/compare
 
-compare: install  ## every method on MiniLM + sentiment (Hydra multirun) -> table + PNG
-	$(PY) -m ftexp -m experiment=compare method=$(METHODS) hydra.sweep.dir=$(COMPARE_DIR) $(ARGS)
-	$(PY) -m ftexp.compare $(COMPARE_DIR)
+compare: install  ## every method: lr searched on val, then SEEDS at the best -> mean +- std table + charts; resumable
+	$(PY) -m ftexp.study $(COMPARE_DIR) --methods $(METHODS) --seeds $(SEEDS) --lr-factors $(LR_FACTORS) experiment=compare $(ARGS)
+
+compare-sweep: install  ## one run per method at its own rate (Hydra multirun) -> table + PNG
+	$(PY) -m ftexp -m experiment=compare method=$(METHODS) hydra.sweep.dir=$(COMPARE_DIR)/sweep $(ARGS)
+	$(PY) -m ftexp.compare $(COMPARE_DIR)/sweep
 
 bench: install  ## ftexp vs HF Trainer + PEFT vs bare loop, CPU case (~20 min) -> bench/results/cpu.json
 	$(PY) bench/run.py cpu $(ARGS)

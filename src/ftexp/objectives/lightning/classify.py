@@ -6,14 +6,32 @@ from typing import Any
 
 import torch
 from torch import nn
-from torchmetrics import MetricCollection
+from torchmetrics import Metric, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassAUROC, MulticlassF1Score
 
 from ftexp.objectives.lightning.base import FinetuneModule
 
 
+class TopClassShare(Metric):
+    """Share of examples predicted as the most predicted class (1.0: the model collapsed)."""
+
+    def __init__(self, num_classes: int) -> None:
+        super().__init__()
+        self.counts: torch.Tensor
+        self.add_state("counts", torch.zeros(num_classes), dist_reduce_fx="sum")
+
+    def update(self, probs: torch.Tensor, target: torch.Tensor) -> None:
+        """Count the predicted classes of a batch."""
+        predicted = probs.argmax(-1)
+        self.counts += torch.bincount(predicted, minlength=len(self.counts)).to(self.counts)
+
+    def compute(self) -> torch.Tensor:
+        """The largest predicted-class share."""
+        return self.counts.max() / self.counts.sum().clamp(min=1)
+
+
 class ClassifyModule(FinetuneModule):
-    """Fine-tune a sequence classifier; logs ``{stage}/loss|acc|f1|auroc``."""
+    """Fine-tune a sequence classifier; logs ``{stage}/loss|acc|f1|auroc|top_class_share``."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -23,6 +41,7 @@ class ClassifyModule(FinetuneModule):
                 "acc": MulticlassAccuracy(num_classes=n, average="micro"),
                 "f1": MulticlassF1Score(num_classes=n, average="macro"),
                 "auroc": MulticlassAUROC(num_classes=n),
+                "top_class_share": TopClassShare(n),
             }
         )
         self.val_metrics = metrics.clone(prefix="val/")

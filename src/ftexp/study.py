@@ -1,0 +1,284 @@
+"""``python -m ftexp.study <dir>``: a fair, resumable method comparison.
+
+For each method: a learning-rate search on the validation split (the method's own rate times
+each ``--lr-factors``, first seed), then every ``--seeds`` at the best rate; the table gives test
+accuracy and F1 as mean +- std over seeds, with cost columns and a flag for runs that collapsed
+to one class. Each job is keyed by its resolved config: its result is kept under
+``<dir>/results/<key>.json``, so a rerun (or a killed study, started again) runs only what is
+missing, and a job interrupted after a checkpoint resumes from its ``last.ckpt``. A failing job
+is recorded with its reason and the others go on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ftexp.errors import refusals
+
+COLLAPSED = 0.98  # a run predicting one class for this share of the test split learned nothing
+
+
+@dataclass(frozen=True)
+class Job:
+    """One training run of the study."""
+
+    method: str
+    lr: float
+    seed: int
+    overrides: tuple[str, ...]
+
+    def arguments(self) -> list[str]:
+        """The ``python -m ftexp`` overrides of this job."""
+        return [
+            *self.overrides,
+            f"method={self.method}",
+            f"optim.lr={self.lr:g}",
+            f"seed={self.seed}",
+        ]
+
+
+def compose(arguments: list[str]) -> Any:
+    """The job's config, composed as the command line composes it (no run dir created)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_module
+
+    with initialize_config_module("ftexp.conf", version_base="1.3"):
+        return hydra_compose("train", overrides=arguments)
+
+
+def job_key(cfg: Any) -> str:
+    """A job's identity: the hash of its resolved config without where it writes."""
+    from omegaconf import OmegaConf
+
+    plain = OmegaConf.to_container(cfg, resolve=False)
+    assert isinstance(plain, dict)
+    plain.pop("paths", None)  # the run dir is where a job writes, not what it is
+    text = json.dumps(plain, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass
+class Study:
+    """The jobs of a study and their kept results."""
+
+    root: Path
+    overrides: list[str]
+    seeds: list[int]
+    lr_factors: list[float]
+    retry_failed: bool = False
+    ran: int = 0
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def result(self, job: Job) -> dict[str, Any]:
+        """The job's result: kept from an earlier run, or from running it now."""
+        try:
+            key = job_key(compose(job.arguments()))
+        except Exception as err:  # the config cannot even be composed: a failed row
+            return {"status": "failed", "reason": _first_line(err), "job": job.__dict__}
+        stored = self.root / "results" / f"{key}.json"
+        if stored.is_file():
+            kept: dict[str, Any] = json.loads(stored.read_text(encoding="utf-8"))
+            if kept["status"] == "done" or not self.retry_failed:
+                return kept
+        outcome = self._run(job, self.root / "jobs" / key)
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        tmp = stored.with_suffix(".tmp")
+        tmp.write_text(json.dumps(outcome, indent=2, default=str), encoding="utf-8")
+        tmp.replace(stored)  # a study killed here keeps the job's old state, never half a file
+        return outcome
+
+    def _run(self, job: Job, run_dir: Path) -> dict[str, Any]:
+        arguments = [*job.arguments(), f"hydra.run.dir={run_dir}"]
+        last = run_dir / "checkpoints" / "last.ckpt"
+        if last.is_file():  # the study was stopped while this job trained: continue it
+            arguments.append(f"ckpt_path={last}")
+        self.ran += 1
+        print(f"[study] {job.method} lr={job.lr:g} seed={job.seed} -> {run_dir}", flush=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "ftexp", *arguments], capture_output=True, text=True, check=False
+        )
+        base = {"job": job.__dict__, "run_dir": str(run_dir)}
+        metrics_file = run_dir / "metrics.json"
+        if done.returncode != 0 or not metrics_file.is_file():
+            reason = _last_line(done.stderr) or f"exit code {done.returncode}"
+            return {**base, "status": "failed", "reason": reason}
+        metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
+        saved = run_dir / "model"
+        metrics["saved_mb"] = (
+            sum(p.stat().st_size for p in saved.rglob("*") if p.is_file()) / 2**20
+            if saved.is_dir()
+            else 0.0
+        )
+        return {**base, "status": "done", "metrics": metrics}
+
+    def method_rows(self, method: str) -> dict[str, Any]:
+        """Search the rate, run the seeds at the best one; the method's row of the table."""
+        try:
+            base = compose([*self.overrides, f"method={method}"])
+        except Exception as err:  # e.g. an unknown method: its row says why
+            return {"method": method, "failed": [_first_line(err)], "runs": []}
+        metric = f"best/{base.optimized_metric}"
+        sign = 1 if str(base.optimized_mode) == "max" else -1
+        rates = [float(base.method.lr) * f for f in self.lr_factors]
+        search = {
+            lr: self.result(Job(method, lr, self.seeds[0], tuple(self.overrides))) for lr in rates
+        }
+        scored = {
+            lr: sign * r["metrics"][metric]
+            for lr, r in search.items()
+            if r["status"] == "done" and metric in r["metrics"]
+        }
+        failed = [r["reason"] for r in search.values() if r["status"] == "failed"]
+        if not scored:
+            return {"method": method, "failed": failed, "runs": [], "rates": rates}
+        best = max(scored, key=lambda lr: scored[lr])
+        runs = [search[best]] + [
+            self.result(Job(method, best, seed, tuple(self.overrides))) for seed in self.seeds[1:]
+        ]
+        failed += [r["reason"] for r in runs if r["status"] == "failed"]
+        return {
+            "method": method,
+            "best_lr": best,
+            "rates": rates,
+            "search": {lr: sign * v for lr, v in scored.items()},
+            "runs": [r for r in runs if r["status"] == "done"],
+            "failed": failed,
+        }
+
+
+def summarize(row: dict[str, Any]) -> dict[str, Any]:
+    """Mean +- std over the seeds and the cost columns of one method."""
+    runs = [r["metrics"] for r in row["runs"]]
+
+    def spread(key: str) -> tuple[float, float]:
+        values = [m[key] for m in runs if key in m]
+        if not values:
+            return float("nan"), float("nan")
+        return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+    first = runs[0] if runs else {}
+    return {
+        "method": row["method"],
+        "best_lr": row.get("best_lr"),
+        "seeds": len(runs),
+        "acc": spread("test/acc"),
+        "f1": spread("test/f1"),
+        "trainable_pct": 100 * first["params/trainable"] / first["params/total"]
+        if first
+        else float("nan"),
+        "train_min": spread("time/wall_s")[0] / 60,
+        "peak_mb": statistics.fmean(
+            [m.get("memory/peak_gpu_mb", m.get("memory/peak_rss_mb", 0.0)) for m in runs]
+            or [float("nan")]
+        ),
+        "saved_mb": first.get("saved_mb", float("nan")),
+        "collapsed": sum(m.get("test/top_class_share", 0.0) >= COLLAPSED for m in runs),
+        "failed": row["failed"],
+    }
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """The comparison table, best mean accuracy first."""
+    columns = ["method", "best lr", "seeds", "test acc", "test F1", "trainable %", "train time"]
+    columns += ["peak memory", "saved model", "note"]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for r in sorted(rows, key=lambda r: -r["acc"][0] if r["seeds"] else 1.0):
+        notes = []
+        if r["collapsed"]:
+            notes.append(f"collapsed to one class in {r['collapsed']} of {r['seeds']} runs")
+        notes += [f"failed: {reason}" for reason in r["failed"]]
+        if not r["seeds"]:
+            lines.append(f"| {r['method']} | - | 0 | - | - | - | - | - | - | {'; '.join(notes)} |")
+            continue
+        lines.append(
+            f"| {r['method']} | {r['best_lr']:.0e} | {r['seeds']} | "
+            f"{r['acc'][0]:.3f} +- {r['acc'][1]:.3f} | {r['f1'][0]:.3f} +- {r['f1'][1]:.3f} | "
+            f"{r['trainable_pct']:.2f} | {r['train_min']:.1f} min | {r['peak_mb']:,.0f} MiB | "
+            f"{r['saved_mb']:.1f} MiB | {'; '.join(notes)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def charts(rows: list[dict[str, Any]], path: Path) -> None:
+    """Accuracy per method (error bars: std over seeds), vs trainable share, vs train time."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    done = [r for r in rows if r["seeds"]]
+    fig, axes = plt.subplots(1, 3, figsize=(16, 0.35 * len(done) + 3.5))
+    names = [r["method"] for r in done]
+    means = [r["acc"][0] for r in done]
+    stds = [r["acc"][1] for r in done]
+    axes[0].barh(names, means, xerr=stds, color="tab:blue")
+    axes[0].set_xlim(max(0.0, min(means) - 0.1), min(1.0, max(means) + 0.05))
+    axes[0].set_xlabel("test accuracy (mean +- std over seeds)")
+    axes[0].invert_yaxis()
+    for ax, key, label, log in (
+        (axes[1], "trainable_pct", "trainable parameters (%, log)", True),
+        (axes[2], "train_min", "train time per run (min)", False),
+    ):
+        xs = [r[key] for r in done]
+        ax.errorbar(xs, means, yerr=stds, fmt="o")
+        for x, y, name in zip(xs, means, names, strict=True):
+            ax.annotate(name, (x, y), fontsize=8, xytext=(3, 3), textcoords="offset points")
+        ax.set_xscale("log" if log else "linear")
+        ax.set_xlabel(label)
+        ax.set_ylabel("test accuracy")
+    fig.suptitle("ftexp: methods tuned on validation, mean over seeds")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:200] if lines else ""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("dir", type=Path, help="the study folder (results are kept here)")
+    parser.add_argument("--methods", required=True, help="comma-separated method options")
+    parser.add_argument("--seeds", default="42,43,44")
+    parser.add_argument("--lr-factors", default="0.3,1,3", help="times each method's own lr")
+    parser.add_argument("--retry-failed", action="store_true", help="run failed jobs again")
+    parser.add_argument("overrides", nargs="*", help="config overrides shared by every job")
+    args = parser.parse_intermixed_args(argv)  # overrides may come before or after options
+    with refusals():
+        study = Study(
+            root=args.dir,
+            overrides=list(args.overrides),
+            seeds=[int(s) for s in args.seeds.split(",")],
+            lr_factors=[float(f) for f in args.lr_factors.split(",")],
+            retry_failed=args.retry_failed,
+        )
+        rows = [summarize(study.method_rows(m)) for m in args.methods.split(",")]
+    table = markdown(rows)
+    args.dir.mkdir(parents=True, exist_ok=True)
+    (args.dir / "comparison.md").write_text(table, encoding="utf-8")
+    (args.dir / "comparison.json").write_text(
+        json.dumps(rows, indent=2, default=str), encoding="utf-8"
+    )
+    if any(r["seeds"] for r in rows):
+        charts(rows, args.dir / "comparison.png")
+    print(table)
+    print(f"[study] {study.ran} job(s) run now; the rest kept from {args.dir / 'results'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""``python -m ftexp.study``: rate search, seeds, mean +- std, kept results, failures isolated."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ftexp.study import main
+from tests.conftest import TINY
+
+SHARED = [*TINY, "trainer.max_epochs=1"]
+ARGS = ["--methods", "lora,linear_probe,nosuch", "--seeds", "1,2", "--lr-factors", "0.5,2"]
+
+
+def test_a_killed_study_resumes_and_the_table_has_every_method(tmp_path: Path, capsys) -> None:
+    study = tmp_path / "study"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ftexp.study", str(study), *ARGS, *SHARED],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.time() + 300
+    while len(list((study / "results").glob("*.json"))) < 2 and time.time() < deadline:
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)  # the study and the job it is running
+    proc.wait()
+    kept = {p.name: p.read_text() for p in (study / "results").glob("*.json")}
+    assert len(kept) >= 2
+
+    main([str(study), *ARGS, *SHARED])
+    out = capsys.readouterr().out
+    ran = int(out.split("[study] ")[-1].split(" job(s)")[0])
+    assert ran == 6 - len(kept)  # 2 methods x (2 rates + 1 more seed); nothing repeated
+    for name, text in kept.items():  # kept results were not rewritten
+        assert (study / "results" / name).read_text() == text
+    rows = {r["method"]: r for r in json.loads((study / "comparison.json").read_text())}
+    assert rows["lora"]["seeds"] == rows["linear_probe"]["seeds"] == 2
+    assert rows["lora"]["acc"][1] >= 0  # a std over the two seeds
+    assert rows["lora"]["best_lr"] in {5e-4, 2e-3}  # 1e-3 x 0.5 or x 2
+    assert "Could not find 'method/nosuch'" in rows["nosuch"]["failed"][0]
+    table = (study / "comparison.md").read_text()
+    assert "| lora |" in table
+    assert " +- " in table
+    assert "Could not find 'method/nosuch'" in table.split("| nosuch |")[1]
+    assert (study / "comparison.png").stat().st_size > 0
+
+    main([str(study), *ARGS, *SHARED])  # everything is kept now
+    assert "[study] 0 job(s) run now" in capsys.readouterr().out
+
+
+def test_a_failing_job_is_a_row_with_its_reason_and_the_others_run(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    # a user's method option (./conf is on the search path) that the job itself refuses
+    (tmp_path / "conf" / "method").mkdir(parents=True)
+    (tmp_path / "conf" / "method" / "broken.yaml").write_text("defaults: [lora]\nr: 0\n")
+    monkeypatch.chdir(tmp_path)
+    study = tmp_path / "study"
+    main([str(study), "--methods", "broken,lora", "--seeds", "1", "--lr-factors", "1", *SHARED])
+    rows = {r["method"]: r for r in json.loads((study / "comparison.json").read_text())}
+    assert rows["lora"]["seeds"] == 1
+    assert not rows["lora"]["failed"]
+    assert rows["broken"]["seeds"] == 0
+    assert "method.r must be > 0" in rows["broken"]["failed"][0]
+    assert "failed: " in (study / "comparison.md").read_text().split("| broken |")[1]
