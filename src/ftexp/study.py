@@ -144,14 +144,26 @@ class Study:
             self.result(Job(method, best, seed, tuple(self.overrides))) for seed in self.seeds[1:]
         ]
         failed += [r["reason"] for r in runs if r["status"] == "failed"]
+        done = [r for r in runs if r["status"] == "done"]
         return {
+            "latency": latency(Path(done[0]["run_dir"])) if done else None,
             "method": method,
             "best_lr": best,
             "rates": rates,
             "search": {lr: sign * v for lr, v in scored.items()},
-            "runs": [r for r in runs if r["status"] == "done"],
+            "runs": done,
             "failed": failed,
         }
+
+
+def latency(run_dir: Path) -> dict[str, dict[str, float]] | None:
+    """The saved model's inference timings (``python -m ftexp.latency``), kept in its run dir."""
+    kept = run_dir / "latency.json"
+    if not kept.is_file():
+        subprocess.run(
+            [sys.executable, "-m", "ftexp.latency", str(run_dir)], capture_output=True, check=False
+        )
+    return json.loads(kept.read_text(encoding="utf-8")) if kept.is_file() else None
 
 
 def summarize(row: dict[str, Any]) -> dict[str, Any]:
@@ -180,6 +192,7 @@ def summarize(row: dict[str, Any]) -> dict[str, Any]:
             or [float("nan")]
         ),
         "saved_mb": first.get("saved_mb", float("nan")),
+        "latency": row.get("latency"),
         "collapsed": sum(m.get("test/top_class_share", 0.0) >= COLLAPSED for m in runs),
         "failed": row["failed"],
     }
@@ -188,7 +201,7 @@ def summarize(row: dict[str, Any]) -> dict[str, Any]:
 def markdown(rows: list[dict[str, Any]]) -> str:
     """The comparison table, best mean accuracy first."""
     columns = ["method", "best lr", "seeds", "test acc", "test F1", "trainable %", "train time"]
-    columns += ["peak memory", "saved model", "note"]
+    columns += ["peak memory", "saved model", "batch-1 p50 (merged)", "note"]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for r in sorted(rows, key=lambda r: -r["acc"][0] if r["seeds"] else 1.0):
         notes = []
@@ -196,15 +209,24 @@ def markdown(rows: list[dict[str, Any]]) -> str:
             notes.append(f"collapsed to one class in {r['collapsed']} of {r['seeds']} runs")
         notes += [f"failed: {reason}" for reason in r["failed"]]
         if not r["seeds"]:
-            lines.append(f"| {r['method']} | - | 0 | - | - | - | - | - | - | {'; '.join(notes)} |")
+            lines.append(
+                f"| {r['method']} | - | 0 | - | - | - | - | - | - | - | {'; '.join(notes)} |"
+            )
             continue
         lines.append(
             f"| {r['method']} | {r['best_lr']:.0e} | {r['seeds']} | "
             f"{r['acc'][0]:.3f} +- {r['acc'][1]:.3f} | {r['f1'][0]:.3f} +- {r['f1'][1]:.3f} | "
             f"{r['trainable_pct']:.2f} | {r['train_min']:.1f} min | {r['peak_mb']:,.0f} MiB | "
-            f"{r['saved_mb']:.1f} MiB | {'; '.join(notes)} |"
+            f"{r['saved_mb']:.1f} MiB | {_latency_cell(r['latency'])} | {'; '.join(notes)} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _latency_cell(timed: dict[str, dict[str, float]] | None) -> str:
+    if not timed:
+        return "-"
+    cell = f"{timed['as_saved']['p50_ms']:.1f} ms"
+    return cell + (f" ({timed['merged']['p50_ms']:.1f} ms)" if "merged" in timed else "")
 
 
 def charts(rows: list[dict[str, Any]], path: Path) -> None:

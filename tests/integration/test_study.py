@@ -44,6 +44,10 @@ def test_a_killed_study_resumes_and_the_table_has_every_method(tmp_path: Path, c
     assert rows["lora"]["acc"][1] >= 0  # a std over the two seeds
     assert rows["lora"]["best_lr"] in {5e-4, 2e-3}  # 1e-3 x 0.5 or x 2
     assert "Could not find 'method/nosuch'" in rows["nosuch"]["failed"][0]
+    timed = rows["lora"]["latency"]  # the saved adapter, and merged into its base
+    assert timed["as_saved"]["p50_ms"] > 0
+    assert timed["merged"]["batch64_per_s"] > 0
+    assert set(rows["linear_probe"]["latency"]) == {"as_saved"}  # full weights: nothing to merge
     table = (study / "comparison.md").read_text()
     assert "| lora |" in table
     assert " +- " in table

@@ -1,0 +1,90 @@
+"""``python -m ftexp.latency <run_dir>``: inference speed of a saved model, as served.
+
+Batch-1 latency (p50 / p95 over ``repeats`` calls) and batch-64 throughput on texts of the run's
+own test split, for the model as saved (an adapter kept separate from its base) and, where the
+method folds into the base (LoRA family, IA3), merged. CPU threads as the machine gives them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from ftexp.errors import RunError, refusals
+
+BATCH = 64
+
+
+def sample_texts(run_dir: Path, count: int) -> list[str]:
+    """Texts from the run's own test split (the data its config names), at most ``count``."""
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.load(run_dir / "config.yaml")
+    data = instantiate(cfg.data, _convert_="all")
+    data.load()
+    texts = [t for t in map(data.text_of, data.splits["test"]) if t]
+    if not texts:
+        raise RunError(f"{run_dir}: its data has no texts to time (latency is measured on text)")
+    return (texts * (count // len(texts) + 1))[:count]
+
+
+def timings(model: Any, tokenizer: Any, texts: list[str], repeats: int) -> dict[str, float]:
+    """p50 / p95 milliseconds of one text, and texts per second in batches of 64."""
+    import torch
+
+    def once(batch: list[str]) -> float:
+        inputs = tokenizer(
+            batch, padding=True, truncation=True, max_length=128, return_tensors="pt"
+        )
+        start = time.perf_counter()
+        with torch.inference_mode():
+            model(**inputs)
+        return time.perf_counter() - start
+
+    once(texts[:1])  # warm-up: first-call allocations
+    singles = sorted(once([texts[i % len(texts)]]) for i in range(repeats))
+    batched = [once(texts[i : i + BATCH]) for i in range(0, min(len(texts), 4 * BATCH), BATCH)]
+    shown = min(len(texts), 4 * BATCH)
+    return {
+        "p50_ms": 1000 * statistics.median(singles),
+        "p95_ms": 1000 * singles[min(len(singles) - 1, round(0.95 * (len(singles) - 1)))],
+        "batch64_per_s": shown / sum(batched),
+    }
+
+
+def measure(run_dir: Path, repeats: int = 50) -> dict[str, dict[str, float]]:
+    """Timings of the saved model, and of its merged form where the method has one."""
+    from ftexp.reload import load_run, run_parts
+
+    model, tokenizer, _ = load_run(run_dir)
+    texts = sample_texts(run_dir, 4 * BATCH)
+    out = {"as_saved": timings(model, tokenizer, texts, repeats)}
+    method = run_parts(run_dir)["method"]
+    if method.saves_adapter and callable(getattr(model, "merge_and_unload", None)):
+        try:
+            merged = method.merged(model).eval()
+        except Exception:  # soft prompts do not fold into the base
+            return out
+        out["merged"] = timings(merged, tokenizer, texts, repeats)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point: prints the timings as JSON and writes ``latency.json``."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--repeats", type=int, default=50)
+    args = parser.parse_args(argv)
+    with refusals():
+        result = measure(args.run_dir, args.repeats)
+    (args.run_dir / "latency.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
