@@ -84,6 +84,7 @@ def train(cfg: DictConfig, checked: dict[str, Any] | None = None) -> dict[str, f
         ckpt = _best_checkpoint(trainer) if cfg.get("train") else cfg.get("ckpt_path")
         tested = trainer.test(module, datamodule=data, ckpt_path=ckpt, weights_only=False)
         metrics.update({k: float(v) for k, v in tested[0].items()})
+        module.write_figures(out_dir)
     if cfg.get("save_model"):
         exported = module.exportable_model()  # under FSDP2 a collective: every rank calls it
         if exported is not None:

@@ -18,6 +18,7 @@ FULL_FILES = {"model.safetensors", "config.json"}
 SAVED_FILES = {
     "full": FULL_FILES,
     "freeze": FULL_FILES,
+    "linear_probe": FULL_FILES,
     "gradual_unfreeze": FULL_FILES,
     "qat": FULL_FILES,
     "adapter": {"bottleneck_adapters.safetensors", "bottleneck_adapters.json"},
@@ -44,6 +45,9 @@ def test_train_writes_every_artifact_and_reloads(method: str, tmp_path: Path) ->
     assert 0 < saved["params/trainable"] <= saved["params/total"]
     assert "method:" in (tmp_path / "config.yaml").read_text()  # resolved config
     assert "${" not in (tmp_path / "config.yaml").read_text()
+    assert 0 <= saved["test/top_class_share"] <= 1
+    for figure in ("roc.png", "confusion.png"):
+        assert (tmp_path / figure).read_bytes()[:4] == b"\x89PNG"
 
     files = {p.name for p in (tmp_path / "model").iterdir()}
     assert SAVED_FILES.get(method, PEFT_FILES) <= files

@@ -152,6 +152,10 @@ class FinetuneModule(L.LightningModule):
         if getattr(fit_loop, "_combined_loader_states_to_load", None):
             fit_loop._load_combined_loader_states()
 
+    def write_figures(self, out_dir: Any) -> list[str]:
+        """Write the objective's test figures into the run dir (rank 0); their file names."""
+        return []
+
     def on_fit_start(self) -> None:
         """Record parameter counts with the loggers."""
         for logger in self.loggers:

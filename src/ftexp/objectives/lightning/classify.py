@@ -58,18 +58,40 @@ class ClassifyModule(FinetuneModule):
         self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["label"]))
         return loss
 
-    def _evaluate(self, batch: dict[str, torch.Tensor], stage: str, metrics: Any) -> None:
+    def _evaluate(self, batch: dict[str, torch.Tensor], stage: str, metrics: Any) -> torch.Tensor:
         logits = self(batch).float()
         loss = nn.functional.cross_entropy(logits, batch["label"])
         metrics.update(logits.softmax(-1), batch["label"])
         size = len(batch["label"])
         self.log(f"{stage}/loss", loss, prog_bar=True, batch_size=size, sync_dist=True)
         self.log_dict(metrics, prog_bar=stage == "val", batch_size=size)
+        return logits.softmax(-1)
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         """Accumulate validation metrics."""
         self._evaluate(batch, "val", self.val_metrics)
 
     def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        """Accumulate test metrics."""
-        self._evaluate(batch, "test", self.test_metrics)
+        """Accumulate test metrics, and the probabilities for the figures."""
+        probs = self._evaluate(batch, "test", self.test_metrics)
+        self.test_outputs.append((probs.detach().cpu(), batch["label"].detach().cpu()))
+
+    def on_test_epoch_start(self) -> None:
+        """Start collecting this test's probabilities."""
+        self.test_outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def write_figures(self, out_dir: Any) -> list[str]:
+        """A ROC curve and a confusion matrix of the test split (every rank's examples)."""
+        from ftexp.figures import confusion_png, roc_png
+
+        probs = torch.cat([p for p, _ in self.test_outputs])
+        labels = torch.cat([y for _, y in self.test_outputs])
+        if self.trainer.world_size > 1:  # every rank holds its shard: gather all of them
+            probs = self.all_gather(probs).flatten(0, 1).cpu()
+            labels = self.all_gather(labels).flatten(0, 1).cpu()
+        if not self.trainer.is_global_zero:
+            return []
+        names = list(self.labels or [])
+        roc_png(probs.numpy(), labels.numpy(), names, out_dir / "roc.png")
+        confusion_png(probs.argmax(-1).numpy(), labels.numpy(), names, out_dir / "confusion.png")
+        return ["roc.png", "confusion.png"]
