@@ -18,6 +18,8 @@ from omegaconf import DictConfig, open_dict
 from ftexp import tracking
 from ftexp.cluster import requeued_checkpoint, restart_count
 from ftexp.data.module import DataModule
+from ftexp.errors import ConfigError
+from ftexp.eval_sets import evaluate, load_eval_sets
 from ftexp.methods.base import save_labels
 from ftexp.models.vocab import extend_tokenizer, save_new_rows
 from ftexp.utils.config_check import check_and_build, resolved
@@ -30,15 +32,17 @@ def instantiate_dict(node: DictConfig | None) -> list[Any]:
     return [instantiate(v) for v in (node or {}).values() if v is not None and "_target_" in v]
 
 
-def build(parts: dict[str, Any]) -> tuple[Any, DataModule]:
+def build(parts: dict[str, Any], cfg: DictConfig | None = None) -> tuple[Any, DataModule]:
     """The objective's LightningModule (weights not yet loaded) and the run's data module.
 
-    The data is read and split here, before any weights load, so a data error costs seconds.
+    The data (and any ``eval_sets`` of ``cfg``) is read and split here, before any weights
+    load, so a data error costs seconds.
     """
     spec, objective, data = parts["model"], parts["objective"], parts["data"]
     data.connect(spec.load_processor())
     data.load()
     added = extend_tokenizer(spec, data.processor, data.train_texts())
+    sets = load_eval_sets(cfg or {}, data.class_names(), data.processor)
     module = objective.module_class()(
         model=spec,
         method=parts["method"],
@@ -50,6 +54,10 @@ def build(parts: dict[str, Any]) -> tuple[Any, DataModule]:
         processor=data.processor,
         new_tokens=added,
     )
+    if sets and not callable(getattr(module, "score", None)):
+        name = type(objective).__name__
+        raise ConfigError([f"eval_sets score classifiers; objective {name} is not one"])
+    module.eval_sets = sets
     return module, DataModule(data)
 
 
@@ -60,7 +68,7 @@ def train(cfg: DictConfig, checked: dict[str, Any] | None = None) -> dict[str, f
     """
     started = time.perf_counter()
     parts = check_and_build(cfg, checked)  # raises ConfigError before any weights load
-    module, data = build(parts)  # reads the data: a DataError stops here, before the run dir
+    module, data = build(parts, cfg)  # reads the data: a DataError stops here, before the run dir
     method = parts["method"]
     out_dir = Path(cfg.paths.output_dir)
     _resume_if_requeued(cfg, out_dir)
@@ -85,6 +93,7 @@ def train(cfg: DictConfig, checked: dict[str, Any] | None = None) -> dict[str, f
         tested = trainer.test(module, datamodule=data, ckpt_path=ckpt, weights_only=False)
         metrics.update({k: float(v) for k, v in tested[0].items()})
         module.write_figures(out_dir)
+        metrics.update(evaluate(module, module.eval_sets))
     if cfg.get("save_model"):
         exported = module.exportable_model()  # under FSDP2 a collective: every rank calls it
         if exported is not None:

@@ -94,6 +94,10 @@ class FinetuneData:
         """The class of an example, for labelled data (at least two must be in train)."""
         return None
 
+    def relabel(self, example: Any, label: int) -> Any:
+        """The example with another class id (mapping an eval set onto a model's classes)."""
+        raise NotImplementedError(f"{type(self).__name__} examples carry no class to map")
+
     def collator(self, train: bool) -> Callable[[list[Any]], Any]:
         """The batch collate function (imports torch)."""
         raise NotImplementedError

@@ -149,6 +149,10 @@ class ClassificationData(FinetuneData):
         """The text of an example."""
         return example[0]
 
+    def relabel(self, example: Example, label: int) -> Example:
+        """The text with class id ``label``."""
+        return example[0], label
+
     def label_of(self, example: Example) -> int:
         """The class id of an example."""
         return example[1]

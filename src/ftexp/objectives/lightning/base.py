@@ -56,6 +56,7 @@ class FinetuneModule(L.LightningModule):
         self.labels = objective.head_labels(labels) if task.labelled else None
         self.processor = processor
         self.new_tokens = new_tokens  # tokens added to the processor's vocabulary (the last ids)
+        self.eval_sets: dict[str, Any] = {}  # extra labelled sets scored after the test
         self.model: nn.Module | None = None
         self.param_counts: dict[str, int] = {}
         self.means = nn.ModuleDict(

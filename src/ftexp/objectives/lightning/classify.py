@@ -76,6 +76,23 @@ class ClassifyModule(FinetuneModule):
         probs = self._evaluate(batch, "test", self.test_metrics)
         self.test_outputs.append((probs.detach().cpu(), batch["label"].detach().cpu()))
 
+    def score(self, loader: Any) -> dict[str, float]:
+        """Accuracy, macro-F1 and AUROC of the current model on a loader (eval sets)."""
+        assert self.model is not None
+        metrics = self.test_metrics.clone().to(self.device)
+        metrics.reset()
+        was_training = self.model.training
+        self.model.eval()
+        count = 0
+        with torch.inference_mode():
+            for batch in loader:
+                batch = {k: v.to(self.device) for k, v in batch.items()}
+                metrics.update(self(batch).float().softmax(-1), batch["label"])
+                count += len(batch["label"])
+        self.model.train(was_training)
+        scores = {k.rsplit("/", 1)[-1]: float(v) for k, v in metrics.compute().items()}
+        return {**scores, "n": float(count)}
+
     def on_test_epoch_start(self) -> None:
         """Start collecting this test's probabilities."""
         self.test_outputs: list[tuple[torch.Tensor, torch.Tensor]] = []

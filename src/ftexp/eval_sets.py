@@ -1,0 +1,88 @@
+"""Extra labelled datasets a finished classifier is evaluated on (``eval_sets``).
+
+Each entry names a data option and how its labels map onto the model's classes; the set's own
+test split is scored after the run's test, as ``eval/<name>/acc|f1|auroc|n`` in
+``metrics.json``. Example: the Rotten Tomatoes model on IMDB reviews (``+eval_sets=imdb``).
+The sets are read and their labels checked before any weights load.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ftexp.errors import ConfigError
+
+
+@dataclass
+class EvalSet:
+    """A labelled data option and its label mapping.
+
+    Attributes:
+        data: the data option (its test split is scored; ``test_fraction`` / ``max_samples``
+            set the size).
+        label_map: the set's label -> the model's label (labels with the same name need none).
+    """
+
+    data: Any
+    label_map: dict[str, str] = field(default_factory=dict)
+
+    def targets(self, model_labels: list[str]) -> list[int]:
+        """The model's class id of each of the set's classes."""
+        names = self.data.class_names()
+        return [model_labels.index(self.label_map.get(n, n)) for n in names]
+
+    def problems(self, name: str, model_labels: list[str] | None) -> list[str]:
+        """Labels that do not reach one of the model's classes."""
+        if model_labels is None or "label" not in self.data.provides:
+            return [f"eval_sets.{name}: eval sets score classifiers; this run trains no classes"]
+        lost = [n for n in self.data.class_names() if self.label_map.get(n, n) not in model_labels]
+        if not lost:
+            return []
+        return [
+            f"eval_sets.{name}: its labels {lost} are not classes of the model {model_labels}; "
+            f"map them with eval_sets.{name}.label_map"
+        ]
+
+
+def load_eval_sets(cfg: Any, model_labels: list[str] | None, processor: Any) -> dict[str, EvalSet]:
+    """Instantiate, read and check every eval set (no weights involved)."""
+    from hydra.utils import instantiate
+
+    sets: dict[str, EvalSet] = {}
+    issues: list[str] = []
+    for name, node in (cfg.get("eval_sets") or {}).items():
+        try:
+            built = EvalSet(**instantiate(node, _convert_="all"))
+            issues += [f"eval_sets.{name}.data: {p}" for p in built.data.problems()]
+            if not issues:
+                built.data.connect(processor)
+                built.data.load()
+                issues += built.problems(str(name), model_labels)
+        except ConfigError:
+            raise
+        except Exception as err:
+            issues.append(f"eval_sets.{name}: {err}")
+            continue
+        sets[str(name)] = built
+    if issues:
+        raise ConfigError(issues)
+    return sets
+
+
+def evaluate(module: Any, sets: dict[str, EvalSet]) -> dict[str, float]:
+    """Score the model on each set's test split: ``eval/<name>/<metric>``."""
+    from torch.utils.data import DataLoader
+
+    out: dict[str, float] = {}
+    for name, chosen in sets.items():
+        data = chosen.data
+        targets = chosen.targets(list(module.labels))
+        examples = [data.relabel(x, targets[data.label_of(x)]) for x in data.splits["test"]]
+        loader = DataLoader(
+            data.encode_split(examples),
+            batch_size=data.eval_batch_size,
+            collate_fn=data.collator(False),
+        )
+        out.update({f"eval/{name}/{k}": v for k, v in module.score(loader).items()})
+    return out
