@@ -7,6 +7,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
 from tests.conftest import TINY, finished, resume_outcome, start_ftexp
@@ -18,11 +19,18 @@ def ftexp(run_dir: Path, *extra: str) -> subprocess.Popen[str]:
     return start_ftexp(*RUN, f"hydra.run.dir={run_dir}", *extra)
 
 
-def test_kill_9_mid_epoch_then_resume_gives_the_uninterrupted_result(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "options",
+    [[], ["data.augment={swap: 0.2, delete: 0.1, insert: 0.1}"]],
+    ids=["plain", "augmented"],
+)
+def test_kill_9_mid_epoch_then_resume_gives_the_uninterrupted_result(
+    tmp_path: Path, options: list[str]
+) -> None:
     reference, resumed = tmp_path / "reference", tmp_path / "resumed"
-    finished(ftexp(reference))
+    finished(ftexp(reference, *options))
 
-    victim = ftexp(resumed)
+    victim = ftexp(resumed, *options)
     last = resumed / "checkpoints" / "last.ckpt"
     deadline = time.monotonic() + 300
     while not last.exists() and time.monotonic() < deadline and victim.poll() is None:
@@ -35,6 +43,6 @@ def test_kill_9_mid_epoch_then_resume_gives_the_uninterrupted_result(tmp_path: P
     served = state["loops"]["fit_loop"]["state_dict"]["combined_loader"][0]["served"]
     assert 0 < served < 10  # mid-epoch: 10 batches of 8 per epoch
 
-    finished(ftexp(resumed, f"ckpt_path={last}"))
+    finished(ftexp(resumed, *options, f"ckpt_path={last}"))
     assert resume_outcome(resumed) == resume_outcome(reference)  # bit-identical, not approximately
     assert resume_outcome(resumed)["trainer/global_step"] > killed_at

@@ -98,6 +98,15 @@ class FinetuneData:
         """The example with another class id (mapping an eval set onto a model's classes)."""
         raise NotImplementedError(f"{type(self).__name__} examples carry no class to map")
 
+    @property
+    def varies_per_draw(self) -> bool:
+        """Training examples change each time they are drawn.
+
+        The train collator then gets ``(example, draw)`` pairs, the draw being
+        ``epoch * size + index``.
+        """
+        return False
+
     def collator(self, train: bool) -> Callable[[list[Any]], Any]:
         """The batch collate function (imports torch)."""
         raise NotImplementedError

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from ftexp.data.augment import augment_problems
 from ftexp.data.base import FinetuneData
 from ftexp.data.readers import Row
 from ftexp.data.sources import Source, column_problems, load_hub, load_rows, split_files
@@ -29,6 +30,8 @@ class ClassificationData(FinetuneData):
         max_length: tokens per example.
         skip_empty: skip rows whose text is empty (counted in ``metrics.json``) instead of
             refusing the file.
+        augment: per-word probabilities of EDA operations on training texts, e.g.
+            ``{swap: 0.1, delete: 0.1, insert: 0.1}`` (``null``: off).
     """
 
     provides: ClassVar[frozenset[str]] = frozenset({"input_ids", "attention_mask", "label"})
@@ -44,6 +47,7 @@ class ClassificationData(FinetuneData):
     max_length: int = 128
     group_by_length: bool = True
     skip_empty: bool = False
+    augment: dict[str, float] | None = None
 
     def __post_init__(self) -> None:
         self.labels = [str(x) for x in self.labels] if self.labels else None
@@ -59,6 +63,7 @@ class ClassificationData(FinetuneData):
             issues.append(f"data.max_length must be > 0, got {self.max_length}")
         if self.labels is not None and len(self.labels) < 2:
             issues.append(f"data.labels needs at least two classes, got {self.labels}")
+        issues += augment_problems(self.augment)
         if len(sources) == 1 and not self.hub_id:
             try:
                 files = split_files(self.path, self.artifact)
@@ -97,13 +102,28 @@ class ClassificationData(FinetuneData):
         """Tokenize the split in one call (the tokenizer batches internally)."""
         texts = [text for text, _ in examples]
         ids = self.processor(texts, truncation=True, max_length=self.max_length)["input_ids"]
-        return [{"input_ids": i, "label": y} for i, (_, y) in zip(ids, examples, strict=True)]
+        keep = {"text": texts} if self.varies_per_draw else {}  # augmented from the raw text
+        return [
+            {"input_ids": i, "label": y, **{k: v[n] for k, v in keep.items()}}
+            for n, (i, (_, y)) in enumerate(zip(ids, examples, strict=True))
+        ]
+
+    @property
+    def varies_per_draw(self) -> bool:
+        """Augmented training texts differ each time they are drawn."""
+        return any(float(p) > 0 for p in (self.augment or {}).values())
 
     def collator(self, train: bool) -> Any:
-        """Dynamic padding to the longest example of the batch."""
-        from ftexp.data.collate import PaddingCollator
+        """Dynamic padding to the longest example of the batch (augmenting, when set, in train)."""
+        from ftexp.data.collate import AugmentingCollator, PaddingCollator
 
-        return PaddingCollator(self.processor.pad_token_id or 0)
+        padding = PaddingCollator(self.processor.pad_token_id or 0)
+        if train and self.varies_per_draw:
+            assert self.augment is not None
+            return AugmentingCollator(
+                padding, self.processor, self.max_length, self.augment, self.split_seed
+            )
+        return padding
 
     def _examples(self, rows: list[Row]) -> list[Example]:
         labels = self.class_names()

@@ -10,6 +10,7 @@ from ftexp.data.chat import IGNORE, token_ids
 
 __all__ = [
     "IGNORE",
+    "AugmentingCollator",
     "ChatCollator",
     "MaskingCollator",
     "PaddingCollator",
@@ -45,6 +46,26 @@ class PaddingCollator:
         ids, mask = _padded([x["input_ids"] for x in batch], self.pad_token_id)
         labels = torch.as_tensor([x["label"] for x in batch], dtype=torch.long)
         return {"input_ids": ids, "attention_mask": mask, "label": labels}
+
+
+class AugmentingCollator:
+    """Augment each drawn training text (seeded by its draw), tokenize it, then pad."""
+
+    def __init__(
+        self, padding: PaddingCollator, tokenizer: Any, max_length: int, settings: Any, seed: int
+    ) -> None:
+        self.padding, self.tokenizer, self.max_length = padding, tokenizer, max_length
+        self.settings, self.seed = dict(settings), seed
+
+    def __call__(self, batch: list[tuple[dict[str, Any], int]]) -> dict[str, torch.Tensor]:
+        """``(example, draw)`` pairs into a padded batch of augmented texts."""
+        from ftexp.data.augment import augment, draw_rng
+
+        texts = [augment(x["text"], self.settings, draw_rng(self.seed, d)) for x, d in batch]
+        ids = self.tokenizer(texts, truncation=True, max_length=self.max_length)["input_ids"]
+        return self.padding(
+            [{"input_ids": i, "label": x["label"]} for i, (x, _) in zip(ids, batch, strict=True)]
+        )
 
 
 class TagCollator:

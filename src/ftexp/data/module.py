@@ -9,7 +9,7 @@ from torch.utils.data import DataLoader
 
 from ftexp.data.base import FinetuneData
 from ftexp.data.resumable import split_loader
-from ftexp.data.sampling import ShardedBatchSampler, _world
+from ftexp.data.sampling import EpochDraws, ShardedBatchSampler, _world
 from ftexp.errors import DataError
 
 
@@ -49,15 +49,17 @@ class DataModule(L.LightningDataModule):
                 fix="add rows or use fewer devices",
             )
         grouped = data.group_by_length or not train
+        fresh = train and data.varies_per_draw  # e.g. augmentation: seeded by the draw
         sampler = ShardedBatchSampler(
             len(examples),
             data.batch_size if train else data.eval_batch_size,
             seed=data.split_seed,
             lengths=[data.length(x) for x in examples] if grouped else None,
             shuffle=train,
+            tag_epoch=fresh,
         )
         return split_loader(
-            examples,
+            EpochDraws(examples) if fresh else examples,
             train=train,
             seed=data.split_seed,
             batch_sampler=sampler,

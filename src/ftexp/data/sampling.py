@@ -10,6 +10,7 @@ with batch ``B`` sees exactly the global batches of 2 ranks with batch ``B/2``.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 from torch.utils.data import Sampler
@@ -32,9 +33,11 @@ class ShardedBatchSampler(Sampler[list[int]]):
         lengths: list[int] | None = None,
         shuffle: bool = True,
         group_size: int = 50,
+        tag_epoch: bool = False,
     ) -> None:
         self.size, self.batch_size, self.seed = size, batch_size, seed
         self.lengths, self.shuffle, self.group_size = lengths, shuffle, group_size
+        self.tag_epoch = tag_epoch  # yield ``epoch * size + index``: see ``EpochDraws``
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -49,8 +52,9 @@ class ShardedBatchSampler(Sampler[list[int]]):
 
     def __iter__(self) -> Iterator[list[int]]:
         rank, world = _world()
+        offset = self.epoch * self.size if self.tag_epoch else 0
         for batch in self.global_batches():
-            yield _chunk(batch, rank, world)
+            yield [offset + i for i in _chunk(batch, rank, world)]
 
     def global_batches(self) -> list[list[int]]:
         """Every step's batch over all ranks, in order (a tail smaller than the world joins one)."""
@@ -94,3 +98,20 @@ def _world() -> tuple[int, int]:
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         return torch.distributed.get_rank(), torch.distributed.get_world_size()
     return 0, 1
+
+
+class EpochDraws:
+    """A split whose examples come with the draw that picked them: ``(example, epoch * size + i)``.
+
+    With a ``tag_epoch`` sampler, random changes to an example (augmentation) can be seeded by
+    that draw, so they differ per epoch, repeat per seed, and a resumed run gets the same ones.
+    """
+
+    def __init__(self, examples: list[Any]) -> None:
+        self.examples = examples
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __getitem__(self, draw: int) -> tuple[Any, int]:
+        return self.examples[draw % len(self.examples)], draw
