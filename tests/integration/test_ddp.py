@@ -58,6 +58,7 @@ def test_ddp_on_two_cpu_processes_writes_one_run(tmp_path: Path) -> None:
         "trainer.max_epochs=1",
         "method=lora",
         "logger=wandb",
+        "data.test_fraction=0.11",  # 11 test rows: shares of 6 and 5, gathered for the figures
         cwd=tmp_path,
         env={"FTEXP_OUTPUTS": str(tmp_path / "outputs"), "WANDB_MODE": "offline"},
     )
@@ -68,6 +69,8 @@ def test_ddp_on_two_cpu_processes_writes_one_run(tmp_path: Path) -> None:
     assert metrics["trainer/global_step"] == 3
     assert 0 <= metrics["test/acc"] <= 1
     assert (runs[0] / "model" / "adapter_model.safetensors").is_file()
+    assert (runs[0] / "roc.png").is_file()
+    assert (runs[0] / "confusion.png").is_file()
     assert (
         len(list((runs[0] / "wandb").glob("offline-run-*"))) == 1
     )  # one W&B run, not one per rank

@@ -76,6 +76,14 @@ class ClassifyModule(FinetuneModule):
         probs = self._evaluate(batch, "test", self.test_metrics)
         self.test_outputs.append((probs.detach().cpu(), batch["label"].detach().cpu()))
 
+    def _gathered(self, local: torch.Tensor) -> torch.Tensor:
+        """Every rank's rows (shares may differ by one row: padded for the gather, then cut)."""
+        sizes = self.all_gather(torch.tensor(len(local), device=self.device)).flatten().tolist()
+        padded = torch.zeros((max(sizes), *local.shape[1:]), dtype=local.dtype)
+        padded[: len(local)] = local
+        everyone = self.all_gather(padded.to(self.device)).cpu()
+        return torch.cat([rows[:n] for rows, n in zip(everyone, sizes, strict=True)])
+
     def score(self, loader: Any) -> dict[str, float]:
         """Accuracy, macro-F1 and AUROC of the current model on a loader (eval sets)."""
         assert self.model is not None
@@ -104,8 +112,7 @@ class ClassifyModule(FinetuneModule):
         probs = torch.cat([p for p, _ in self.test_outputs])
         labels = torch.cat([y for _, y in self.test_outputs])
         if self.trainer.world_size > 1:  # every rank holds its shard: gather all of them
-            probs = self.all_gather(probs).flatten(0, 1).cpu()
-            labels = self.all_gather(labels).flatten(0, 1).cpu()
+            probs, labels = self._gathered(probs), self._gathered(labels)
         if not self.trainer.is_global_zero:
             return []
         names = list(self.labels or [])
