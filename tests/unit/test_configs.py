@@ -50,6 +50,12 @@ PARTNERS = {
         "data.artifact=null",
         f"data.path={FIXTURES / 'chat_tiny.yml'}",
     ],
+    ("objective", "token_classify"): [
+        "model=tiny_bert",
+        "data=ner_en",
+        "data.artifact=null",
+        f"data.path={FIXTURES / 'ner_tiny.txt'}",
+    ],
     ("objective", "mlm"): [
         "model=tiny_bert",
         "data=domain_text",
