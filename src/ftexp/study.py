@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ftexp.compare import folder_mb
 from ftexp.errors import refusals
 
 COLLAPSED = 0.98  # a run predicting one class for this share of the test split learned nothing
@@ -112,11 +113,7 @@ class Study:
             return {**base, "status": "failed", "reason": reason}
         metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
         saved = run_dir / "model"
-        metrics["saved_mb"] = (
-            sum(p.stat().st_size for p in saved.rglob("*") if p.is_file()) / 2**20
-            if saved.is_dir()
-            else 0.0
-        )
+        metrics["saved_mb"] = folder_mb(saved) if saved.is_dir() else 0.0
         return {**base, "status": "done", "metrics": metrics}
 
     def method_rows(self, method: str) -> dict[str, Any]:
