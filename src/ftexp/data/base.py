@@ -29,6 +29,8 @@ class FinetuneData:
             (a source that brings its own split keeps it).
         split_seed: seed of the split and of the training order; the same for every method.
         max_samples: cap on every split (quick experiments); ``null`` keeps all.
+        train_samples: cap on the training split only (val and test stay whole: a small
+            training budget still scored on the full test split); ``null`` keeps all.
         batch_size / eval_batch_size: examples per step on each rank.
         group_by_length: training batches of similar length (less padding).
         num_workers / pin_memory: DataLoader settings.
@@ -43,6 +45,7 @@ class FinetuneData:
     test_fraction: float = 0.1
     split_seed: int = 1234
     max_samples: int | None = None
+    train_samples: int | None = None
     batch_size: int = 32
     eval_batch_size: int = 128
     group_by_length: bool = False
@@ -130,8 +133,9 @@ class FinetuneData:
                 issues.append(f"data.{key} must be > 0, got {getattr(self, key)}")
         if self.num_workers < 0:
             issues.append(f"data.num_workers must be >= 0, got {self.num_workers}")
-        if self.max_samples is not None and self.max_samples <= 0:
-            issues.append(f"data.max_samples must be > 0 or null, got {self.max_samples}")
+        for key in ("max_samples", "train_samples"):
+            if getattr(self, key) is not None and getattr(self, key) <= 0:
+                issues.append(f"data.{key} must be > 0 or null, got {getattr(self, key)}")
         return issues + self.source_problems()
 
     def connect(self, processor: Any) -> None:
@@ -197,6 +201,8 @@ class FinetuneData:
         splits = self._disjoint(splits)
         if self.max_samples:
             splits = {k: v[: self.max_samples] for k, v in splits.items()}
+        if self.train_samples:
+            splits["train"] = splits["train"][: self.train_samples]
         return {k: splits[k] for k in SPLITS}
 
     def _dedupe(self, examples: list[Any]) -> list[Any]:
