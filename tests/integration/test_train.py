@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -125,3 +126,30 @@ def test_loss_goes_down_over_a_real_run(tmp_path: Path) -> None:
     val_losses = [float(r.split(",")[col]) for r in rows[1:] if r.split(",")[col]]
     assert len(val_losses) >= 6
     assert min(val_losses[-3:]) < val_losses[0]
+
+
+def test_each_epoch_trains_on_a_new_order_of_the_batches(tmp_path: Path) -> None:
+    """Lightning sets the epoch on ``batch_sampler.sampler``: the batch sampler must be reached."""
+    import lightning as L
+
+    seen: list[tuple[int, int]] = []
+
+    class Recorder(L.Callback):
+        def on_train_batch_start(self, trainer: Any, module: Any, batch: Any, idx: int) -> None:
+            seen.append((trainer.current_epoch, int(batch["input_ids"].sum())))
+
+    module, data = build_module(tiny_cfg(tmp_path, "method=full"))
+    trainer = L.Trainer(
+        max_epochs=2,
+        accelerator="cpu",
+        callbacks=[Recorder()],
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(module, datamodule=data)
+    first = [s for e, s in seen if e == 0]
+    second = [s for e, s in seen if e == 1]
+    assert len(first) == len(second) > 1
+    assert first != second  # reshuffled, not the first epoch's order again

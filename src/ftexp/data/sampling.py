@@ -44,6 +44,14 @@ class ShardedBatchSampler(Sampler[list[int]]):
         """Select the shuffle of ``epoch`` (Lightning calls this at each epoch start)."""
         self.epoch = epoch
 
+    @property
+    def sampler(self) -> ShardedBatchSampler:
+        """Itself: Lightning sets the epoch on ``batch_sampler.sampler``, never on a batch sampler.
+
+        Without this every epoch would repeat the first one's order (and augmentation draws).
+        """
+        return self
+
     def __len__(self) -> int:
         world = _world()[1]
         width = self.batch_size * world
