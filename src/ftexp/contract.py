@@ -111,13 +111,14 @@ def contract_problems(
             f"(missing {missing}); data options that fit objective={names['objective']}: "
             f"{', '.join(valid) or 'none'}"
         )
-    task = objective.model_task(data)
-    if spec is not None and not task.served_by(spec):
-        issues.append(
-            f"objective={names['objective']} needs a model that can load a {task.name} "
-            f"({task.loader}()); model={names['model']} ({type(spec).__name__}) cannot: "
-            "pick a matching model=..."
-        )
+    tasks = (objective.model_task(data), *getattr(objective, "auxiliary_tasks", ()))
+    for task in tasks:
+        if spec is not None and not task.served_by(spec):
+            issues.append(
+                f"objective={names['objective']} needs a model that can load a {task.name} "
+                f"({task.loader}()); model={names['model']} ({type(spec).__name__}) cannot: "
+                "pick a matching model=..."
+            )
     return issues
 
 

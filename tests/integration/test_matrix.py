@@ -83,6 +83,7 @@ OBJECTIVE = {
     "sft": ["model=tiny_llama"],
     "upft": ["model=tiny_llama", "objective.max_new_tokens=4", "objective.prefix_tokens=2"],
     "mlm": ["model=tiny_bert"],
+    "multitask": ["model=tiny_bert", "objective/weighting=uncertainty"],
     "token_classify": ["model=tiny_bert"],
     "reward": ["model=tiny_bert"],
     "dpo": ["model=tiny_llama"],

@@ -56,6 +56,16 @@ ROWS: list[tuple[str, Row, list[str]]] = [
         ["objective=classify cannot train on data=chat", "local, sentiment"],
     ),
     (
+        "multitask-weighting",
+        lambda t, r: ["objective=multitask", "objective.weighting.alpha={sentiment: 1.0}"],
+        ["objective.weighting.alpha names ['sentiment']", "['classify', 'mlm']"],
+    ),
+    (
+        "multitask-model",
+        lambda t, r: ["objective=multitask", "model=tiny_llama"],
+        ["needs a model that can load a masked language model"],
+    ),
+    (
         "vocab-file",
         lambda t, r: ["model.extend_vocab=/no/such/vocab.txt"],
         ["model.extend_vocab='/no/such/vocab.txt' is neither a vocabulary file", "from_data"],

@@ -21,8 +21,13 @@ def ftexp(run_dir: Path, *extra: str) -> subprocess.Popen[str]:
 
 @pytest.mark.parametrize(
     "options",
-    [[], ["data.augment={swap: 0.2, delete: 0.1, insert: 0.1}"]],
-    ids=["plain", "augmented"],
+    [
+        [],
+        ["data.augment={swap: 0.2, delete: 0.1, insert: 0.1}"],
+        # masks drawn each step, an auxiliary head and learned loss weights: all resumed
+        ["objective=multitask", "objective/weighting=uncertainty"],
+    ],
+    ids=["plain", "augmented", "multitask"],
 )
 def test_kill_9_mid_epoch_then_resume_gives_the_uninterrupted_result(
     tmp_path: Path, options: list[str]

@@ -13,12 +13,15 @@ class Objective:
     """What an objective is, without its LightningModule (so it is checked before torch loads).
 
     Subclasses are small dataclasses: their fields are the ``objective.*`` settings, ``needs``
-    lists the batch fields the module reads, ``task`` how its model is loaded and reloaded, and
+    lists the batch fields the module reads, ``task`` how its model is loaded and reloaded
+    (``auxiliary_tasks``: heads trained beside it on the same encoder, never saved), and
     ``module_class`` imports the LightningModule lazily.
     """
 
     needs: ClassVar[frozenset[str]] = frozenset()
     task: ClassVar[ModelTask]
+    # further models whose heads share the main model's encoder (e.g. multitask's masked LM)
+    auxiliary_tasks: ClassVar[tuple[ModelTask, ...]] = ()
     # strategy name -> why this objective cannot run under it (checked at config time)
     incompatible_strategies: ClassVar[dict[str, str]] = {}
 

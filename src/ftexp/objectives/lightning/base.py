@@ -135,12 +135,16 @@ class FinetuneModule(L.LightningModule):
         """AdamW over trainable parameters with a per-step warmup/decay schedule."""
         assert self.model is not None
         optimizer, scheduler = self.optim.build(
-            self.method.optimizer_parameters(self.model),
+            self.method.optimizer_parameters(self.model) + self.objective_parameters(),
             int(self.trainer.estimated_stepping_batches),
             self.method.param_lr_scales(self.model),
         )
         schedule = {"scheduler": scheduler, "interval": "step"}
         return {"optimizer": optimizer, "lr_scheduler": schedule}
+
+    def objective_parameters(self) -> list[tuple[str, nn.Parameter]]:
+        """Trainable parameters the objective keeps beside the model (none by default)."""
+        return []
 
     def on_train_start(self) -> None:
         """Hand a resumed run's data position to the train loader.
@@ -173,7 +177,8 @@ class FinetuneModule(L.LightningModule):
         checkpoint["ftexp_rng"] = capture_rng()
         # checked before a resume: the same method, model and objective
         checkpoint["ftexp"] = run_identity(self.method, self.spec, self.objective)
-        trainable = {f"model.{n}" for n, p in self.model.named_parameters() if p.requires_grad}  # type: ignore[union-attr]
+        # the model's and any the objective adds beside it (auxiliary heads, loss weights)
+        trainable = {n for n, p in self.named_parameters() if p.requires_grad}
         checkpoint["state_dict"] = {
             k: v for k, v in checkpoint["state_dict"].items() if k in trainable
         }

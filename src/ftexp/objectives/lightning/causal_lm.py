@@ -103,26 +103,36 @@ class MaskedLMModule(CausalLMModule):
     labels_key = "mlm_labels"
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Mean cross-entropy over the masked tokens, projecting only those onto the vocabulary.
-
-        About 15% of tokens carry a label, and the vocabulary projection (e.g. 384 x 30,522 in
-        MiniLM) costs as much as the whole encoder, so a pre-hook on the output embeddings keeps
-        just the labelled rows: the same loss for a fraction of the head's compute and memory.
-        """
+        """Mean cross-entropy over the masked tokens."""
         assert self.model is not None
-        labels = batch["mlm_labels"]
-        picked = labels != -100
-        head = self.model.get_output_embeddings()  # type: ignore[operator]
-        if not isinstance(head, nn.Module):
-            logits = self.model(**model_inputs(batch)).logits
-            return nn.functional.cross_entropy(logits[picked].float(), labels[picked])
+        return masked_lm_loss(self.model, batch, batch["mlm_labels"])
 
-        def keep_picked(_module: nn.Module, args: tuple[torch.Tensor, ...]) -> tuple[Any, ...]:
-            return (args[0][picked], *args[1:])
 
-        handle = head.register_forward_pre_hook(keep_picked)
-        try:
-            logits = self.model(**model_inputs(batch)).logits
-        finally:
-            handle.remove()
-        return nn.functional.cross_entropy(logits.float(), labels[picked])
+def masked_lm_loss(model: nn.Module, batch: dict[str, Any], labels: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of a masked-LM ``model`` over the tokens whose label is not -100.
+
+    About 15% of tokens carry a label, and the vocabulary projection (e.g. 384 x 30,522 in
+    MiniLM) costs as much as the whole encoder, so a pre-hook on the output embeddings keeps
+    just the labelled rows: the same loss for a fraction of the head's compute and memory.
+    A batch with no labelled token gives 0 (not NaN).
+    """
+    picked = labels != -100
+    count = picked.sum().clamp(min=1)
+    head = model.get_output_embeddings()  # type: ignore[operator]
+    if not isinstance(head, nn.Module):
+        logits = model(**model_inputs(batch)).logits
+        return _summed_ce(logits[picked], labels[picked]) / count
+
+    def keep_picked(_module: nn.Module, args: tuple[torch.Tensor, ...]) -> tuple[Any, ...]:
+        return (args[0][picked], *args[1:])
+
+    handle = head.register_forward_pre_hook(keep_picked)
+    try:
+        logits = model(**model_inputs(batch)).logits
+    finally:
+        handle.remove()
+    return _summed_ce(logits, labels[picked]) / count
+
+
+def _summed_ce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    return nn.functional.cross_entropy(logits.float(), labels, reduction="sum")
