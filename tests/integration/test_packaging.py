@@ -34,6 +34,7 @@ def test_built_wheel_runs_from_anywhere(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "ftexp/conf/train.yaml" in names
     assert "ftexp/conf/method/lora.yaml" in names
+    assert "hydra_plugins/ftexp_sweepers/resumable_optuna.py" in names  # sweep=lora_optuna
 
     site = tmp_path / "site"
     subprocess.run(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -40,3 +43,46 @@ def test_optuna_sweep_maximises_the_returned_best_metric(tmp_path: Path) -> None
     assert results["best_value"] == best
     assert set(results["best_params"]) == {"method.r", "method.alpha", "method.lr"}
     assert (tmp_path / "optuna.db").is_file()  # the study persists for a later invocation
+
+
+def test_a_killed_optuna_sweep_resumes_without_repeating_trials(tmp_path: Path) -> None:
+    import optuna
+
+    args = [
+        sys.executable,
+        "-m",
+        "ftexp",
+        "-m",
+        *TINY,
+        "method=lora",
+        "trainer.max_epochs=1",
+        "sweep=lora_optuna",
+        "hydra.sweeper.n_trials=3",
+        f"paths.log_dir={tmp_path}",
+    ]
+    first = subprocess.Popen(
+        [*args, f"hydra.sweep.dir={tmp_path / 'first'}"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and first.poll() is None:  # kill -9 in the second trial
+        if (tmp_path / "first" / "1" / "config.yaml").exists():
+            break
+        time.sleep(0.05)
+    first.kill()
+    first.wait(timeout=60)
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    study = optuna.load_study(study_name="ftexp_lora", storage=storage)
+    states = [t.state.name for t in study.trials]
+    assert states == ["COMPLETE", "RUNNING"], states
+    interrupted = study.trials[1].params
+
+    run_ftexp(*args[3:], f"hydra.sweep.dir={tmp_path / 'second'}", cwd=tmp_path, timeout=900)
+    study = optuna.load_study(study_name="ftexp_lora", storage=storage)
+    states = [t.state.name for t in study.trials]
+    assert states == ["COMPLETE", "FAIL", "COMPLETE", "COMPLETE"], states
+    assert study.trials[2].params == interrupted  # the interrupted trial ran again first
+    rerun = sorted(p.name for p in (tmp_path / "second").iterdir() if p.name.isdigit())
+    assert len(rerun) == 2  # only the missing trials: the first one's result was kept
