@@ -48,10 +48,11 @@ fmt: install  ## apply ruff fixes and formatting
 METHODS ?= linear_probe,full,freeze,gradual_unfreeze,lora,dora,adapter,adapter_pfeiffer,ia3,prompt,ptuning,prefix,ptuning_v2,qlora,qlora8,qat
 SEEDS ?= 42,43,44
 LR_FACTORS ?= 0.3,1,3
+BASELINES ?= zero_shot,few_shot
 COMPARE_DIR ?= outputs/compare
 
-compare: install  ## every method: lr searched on val, then SEEDS at the best -> mean +- std table + charts; resumable
-	$(PY) -m ftexp.study $(COMPARE_DIR) --methods $(METHODS) --seeds $(SEEDS) --lr-factors $(LR_FACTORS) experiment=compare $(ARGS)
+compare: install  ## every method: lr searched on val, then SEEDS at the best (+ prompting baselines) -> mean +- std table + charts; resumable
+	$(PY) -m ftexp.study $(COMPARE_DIR) --methods $(METHODS) --baselines $(BASELINES) --seeds $(SEEDS) --lr-factors $(LR_FACTORS) experiment=compare $(ARGS)
 
 compare-sweep: install  ## one run per method at its own rate (Hydra multirun) -> table + PNG
 	$(PY) -m ftexp -m experiment=compare method=$(METHODS) hydra.sweep.dir=$(COMPARE_DIR)/sweep $(ARGS)

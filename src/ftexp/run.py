@@ -85,11 +85,12 @@ def train(cfg: DictConfig, checked: dict[str, Any] | None = None) -> dict[str, f
     )
     tracking.log_config(trainer, cfg, resuming=_resumes_own_run(cfg, out_dir))
     tracking.record(trainer, out_dir)
-    if cfg.get("train"):
+    fits = bool(cfg.get("train")) and parts["objective"].trains
+    if fits:
         trainer.fit(module, datamodule=data, ckpt_path=cfg.get("ckpt_path"))
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
     if cfg.get("test"):
-        ckpt = _best_checkpoint(trainer) if cfg.get("train") else cfg.get("ckpt_path")
+        ckpt = _best_checkpoint(trainer) if fits else cfg.get("ckpt_path")
         tested = trainer.test(module, datamodule=data, ckpt_path=ckpt, weights_only=False)
         metrics.update({k: float(v) for k, v in tested[0].items()})
         module.write_figures(out_dir)

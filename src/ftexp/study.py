@@ -6,7 +6,8 @@ accuracy and F1 as mean +- std over seeds, with cost columns and a flag for runs
 to one class. Each job is keyed by its resolved config: its result is kept under
 ``<dir>/results/<key>.json``, so a rerun (or a killed study, started again) runs only what is
 missing, and a job interrupted after a checkpoint resumes from its ``last.ckpt``. A failing job
-is recorded with its reason and the others go on.
+is recorded with its reason and the others go on. ``--baselines`` adds rows that train nothing
+(``+baseline=zero_shot``, ``few_shot``: SmolLM2 prompted), run at every seed on the same split.
 """
 
 from __future__ import annotations
@@ -32,12 +33,15 @@ class Job:
     """One training run of the study."""
 
     method: str
-    lr: float
+    lr: float | None
     seed: int
     overrides: tuple[str, ...]
+    baseline: bool = False  # ``method`` names a ``+baseline=`` config: nothing to tune
 
     def arguments(self) -> list[str]:
         """The ``python -m ftexp`` overrides of this job."""
+        if self.baseline:
+            return [*self.overrides, f"+baseline={self.method}", f"seed={self.seed}"]
         return [
             *self.overrides,
             f"method={self.method}",
@@ -102,7 +106,8 @@ class Study:
         if last.is_file():  # the study was stopped while this job trained: continue it
             arguments.append(f"ckpt_path={last}")
         self.ran += 1
-        print(f"[study] {job.method} lr={job.lr:g} seed={job.seed} -> {run_dir}", flush=True)
+        rate = "" if job.lr is None else f" lr={job.lr:g}"
+        print(f"[study] {job.method}{rate} seed={job.seed} -> {run_dir}", flush=True)
         done = subprocess.run(
             [sys.executable, "-m", "ftexp", *arguments], capture_output=True, text=True, check=False
         )
@@ -150,6 +155,20 @@ class Study:
             "search": {lr: sign * v for lr, v in scored.items()},
             "runs": done,
             "failed": failed,
+        }
+
+    def baseline_rows(self, name: str) -> dict[str, Any]:
+        """A ``+baseline=`` config (e.g. prompting with no update) at every seed: its row."""
+        runs = [
+            self.result(Job(name, None, seed, tuple(self.overrides), baseline=True))
+            for seed in self.seeds
+        ]
+        return {
+            "method": f"{name} (baseline)",
+            "best_lr": None,
+            "runs": [r for r in runs if r["status"] == "done"],
+            "failed": [r["reason"] for r in runs if r["status"] == "failed"],
+            "latency": None,
         }
 
 
@@ -210,8 +229,9 @@ def markdown(rows: list[dict[str, Any]]) -> str:
                 f"| {r['method']} | - | 0 | - | - | - | - | - | - | - | {'; '.join(notes)} |"
             )
             continue
+        rate = "-" if r["best_lr"] is None else f"{r['best_lr']:.0e}"
         lines.append(
-            f"| {r['method']} | {r['best_lr']:.0e} | {r['seeds']} | "
+            f"| {r['method']} | {rate} | {r['seeds']} | "
             f"{r['acc'][0]:.3f} +- {r['acc'][1]:.3f} | {r['f1'][0]:.3f} +- {r['f1'][1]:.3f} | "
             f"{r['trainable_pct']:.2f} | {r['train_min']:.1f} min | {r['peak_mb']:,.0f} MiB | "
             f"{r['saved_mb']:.1f} MiB | {_latency_cell(r['latency'])} | {'; '.join(notes)} |"
@@ -246,9 +266,12 @@ def charts(rows: list[dict[str, Any]], path: Path) -> None:
         (axes[1], "trainable_pct", "trainable parameters (%, log)", True),
         (axes[2], "train_min", "train time per run (min)", False),
     ):
-        xs = [r[key] for r in done]
-        ax.errorbar(xs, means, yerr=stds, fmt="o")
-        for x, y, name in zip(xs, means, names, strict=True):
+        # a log axis has no place for 0: baselines that train nothing stay in the first panel
+        shown = [(r[key], m, s, n) for r, m, s, n in zip(done, means, stds, names, strict=True)]
+        shown = [p for p in shown if not (log and p[0] <= 0)]
+        xs = [p[0] for p in shown]
+        ax.errorbar(xs, [p[1] for p in shown], yerr=[p[2] for p in shown], fmt="o")
+        for x, y, _, name in shown:
             ax.annotate(name, (x, y), fontsize=8, xytext=(3, 3), textcoords="offset points")
         ax.set_xscale("log" if log else "linear")
         ax.set_xlabel(label)
@@ -272,7 +295,10 @@ def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("dir", type=Path, help="the study folder (results are kept here)")
-    parser.add_argument("--methods", required=True, help="comma-separated method options")
+    parser.add_argument("--methods", default="", help="comma-separated method options")
+    parser.add_argument(
+        "--baselines", default="", help="comma-separated +baseline= options (e.g. zero_shot)"
+    )
     parser.add_argument("--seeds", default="42,43,44")
     parser.add_argument("--lr-factors", default="0.3,1,3", help="times each method's own lr")
     parser.add_argument("--retry-failed", action="store_true", help="run failed jobs again")
@@ -286,7 +312,8 @@ def main(argv: list[str] | None = None) -> None:
             lr_factors=[float(f) for f in args.lr_factors.split(",")],
             retry_failed=args.retry_failed,
         )
-        rows = [summarize(study.method_rows(m)) for m in args.methods.split(",")]
+        rows = [summarize(study.method_rows(m)) for m in args.methods.split(",") if m]
+        rows += [summarize(study.baseline_rows(b)) for b in args.baselines.split(",") if b]
     table = markdown(rows)
     args.dir.mkdir(parents=True, exist_ok=True)
     (args.dir / "comparison.md").write_text(table, encoding="utf-8")

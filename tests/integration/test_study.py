@@ -73,3 +73,26 @@ def test_a_failing_job_is_a_row_with_its_reason_and_the_others_run(
     assert rows["broken"]["seeds"] == 0
     assert "method.r must be > 0" in rows["broken"]["failed"][0]
     assert "failed: " in (study / "comparison.md").read_text().split("| broken |")[1]
+
+
+def test_prompting_baselines_are_rows_of_the_same_table(tmp_path: Path, capsys) -> None:
+    study = tmp_path / "study"
+    # model=tiny_llama on the command line stands in for the baseline's SmolLM2
+    main(
+        [
+            str(study),
+            "--baselines",
+            "zero_shot,few_shot",
+            "--seeds",
+            "1,2",
+            *SHARED,
+            "model=tiny_llama",
+        ]
+    )
+    rows = {r["method"]: r for r in json.loads((study / "comparison.json").read_text())}
+    for name in ("zero_shot (baseline)", "few_shot (baseline)"):
+        assert rows[name]["seeds"] == 2, rows[name]["failed"]
+        assert rows[name]["trainable_pct"] == 0
+        assert rows[name]["best_lr"] is None
+    assert rows["zero_shot (baseline)"]["acc"][1] == 0  # no examples shown: seeds cannot differ
+    assert "| few_shot (baseline) | - | 2 |" in (study / "comparison.md").read_text()

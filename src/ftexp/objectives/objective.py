@@ -22,6 +22,8 @@ class Objective:
     task: ClassVar[ModelTask]
     # further models whose heads share the main model's encoder (e.g. multitask's masked LM)
     auxiliary_tasks: ClassVar[tuple[ModelTask, ...]] = ()
+    # False: the objective only evaluates a pretrained model (e.g. in-context prompting)
+    trains: ClassVar[bool] = True
     # strategy name -> why this objective cannot run under it (checked at config time)
     incompatible_strategies: ClassVar[dict[str, str]] = {}
 

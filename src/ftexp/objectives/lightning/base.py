@@ -53,7 +53,9 @@ class FinetuneModule(L.LightningModule):
         self.spec, self.method, self.optim, self.objective = model, method, optim, objective
         self.task = task
         self.speed = speed or SpeedConfig()
-        self.labels = objective.head_labels(labels) if task.labelled else None
+        # a labelled head, or an objective that scores the data's classes another way
+        knows_classes = task.labelled or "label" in objective.needs
+        self.labels = objective.head_labels(labels) if knows_classes else None
         self.processor = processor
         self.new_tokens = new_tokens  # tokens added to the processor's vocabulary (the last ids)
         self.eval_sets: dict[str, Any] = {}  # extra labelled sets scored after the test

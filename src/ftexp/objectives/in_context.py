@@ -1,0 +1,62 @@
+"""``objective=in_context``: classify by prompting a causal LM, with no parameter updated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ftexp.contract import CAUSAL_LM, ModelTask
+from ftexp.objectives.objective import Objective
+
+
+@dataclass
+class InContext(Objective):
+    """Zero- or few-shot in-context classification: the baseline fine-tuning is set against.
+
+    Each test text is put into ``template`` after ``instruction`` and ``shots`` solved examples
+    from the training split (balanced over the classes, drawn with the run's seed); the class
+    whose label word the model finds most likely after the prompt is the prediction (the
+    label words' summed log-probabilities are the class scores, so accuracy, F1 and AUROC are
+    those of ``objective=classify``). Nothing trains: ``python -m ftexp`` only tests.
+
+    Attributes:
+        shots: solved examples in every prompt (0: zero-shot).
+        instruction: the task description that opens the prompt (``{labels}``: the label
+            words, comma-separated).
+        template: one example; ``{text}`` is its text and ``{label}``, which must end it, the
+            label word that is scored.
+        label_words: class name -> the word said for it (``null``: the class names).
+        chat: wrap the prompt in the tokenizer's chat template (instruction-tuned models) and
+            score the label word as the assistant's reply.
+        calibrate: subtract the label scores of a content-free text ("N/A"): contextual
+            calibration (Zhao et al. 2021), against a prompt's bias towards one label.
+    """
+
+    needs: ClassVar[frozenset[str]] = frozenset({"input_ids", "label"})
+    task: ClassVar[ModelTask] = CAUSAL_LM
+    trains: ClassVar[bool] = False
+
+    shots: int = 0
+    instruction: str = ""
+    template: str = "Text: {text}\nAnswer: {label}"
+    label_words: dict[str, str] | None = None
+    chat: bool = True
+    calibrate: bool = True
+
+    def problems(self) -> list[str]:
+        """The shot count and the template's fields."""
+        issues = []
+        if self.shots < 0:
+            issues.append(f"objective.shots must be >= 0, got {self.shots}")
+        if "{text}" not in self.template or not self.template.endswith("{label}"):
+            issues.append(
+                f"objective.template must contain {{text}} and end with {{label}} (the scored "
+                f"word), got {self.template!r}"
+            )
+        return issues
+
+    def module_class(self) -> Any:
+        """``InContextModule``."""
+        from ftexp.objectives.lightning.in_context import InContextModule
+
+        return InContextModule
