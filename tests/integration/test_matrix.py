@@ -84,6 +84,7 @@ OBJECTIVE = {
     "upft": ["model=tiny_llama", "objective.max_new_tokens=4", "objective.prefix_tokens=2"],
     "mlm": ["model=tiny_bert"],
     "multitask": ["model=tiny_bert", "objective/weighting=uncertainty"],
+    "in_context": ["model=tiny_llama", "objective.shots=2"],
     "token_classify": ["model=tiny_bert"],
     "reward": ["model=tiny_bert"],
     "dpo": ["model=tiny_llama"],
@@ -134,7 +135,8 @@ def test_each_objective_and_data_pair_trains_or_is_refused_at_config_time(
         assert "data options that fit" in str(err.value)
         return
     metrics = train(cfg)  # a smoke step: one batch of train, val and test
-    assert metrics["trainer/global_step"] == 1
+    trains = objective_class(objective).trains  # in-context prompting only tests
+    assert metrics["trainer/global_step"] == (1 if trains else 0)
     assert (tmp_path / "metrics.json").is_file()
 
 
@@ -189,9 +191,10 @@ def test_every_objective_trains_sharded_over_two_processes(
         return
     run_ftexp(*args)
     metrics = json.loads((run / "metrics.json").read_text())
-    assert metrics["trainer/global_step"] >= 1
+    trains = objective_class(objective).trains  # in-context prompting only tests
+    assert metrics["trainer/global_step"] >= 1 if trains else metrics["trainer/global_step"] == 0
     assert any(k.startswith("test/") for k in metrics)
-    assert (run / "model").is_dir()
+    assert (run / "model").is_dir() == trains
 
 
 @pytest.mark.parametrize("data", sorted(DATA))

@@ -56,6 +56,7 @@ PARTNERS = {
         "data.artifact=null",
         f"data.path={FIXTURES / 'ner_tiny.txt'}",
     ],
+    ("objective", "in_context"): [*TINY, "model=tiny_llama"],
     ("objective", "mlm"): [
         "model=tiny_bert",
         "data=domain_text",
