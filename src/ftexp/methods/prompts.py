@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ftexp.methods.peft_base import PeftMethod
@@ -23,6 +23,12 @@ class _VirtualTokens(PeftMethod):
 
     lr: float = 1e-2
     num_virtual_tokens: int = 20
+    # extra modules trained in full and saved with the prompts (the head always is), e.g. a
+    # BERT pooler, which an encoder trained with mean pooling never tuned
+    modules_to_save: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.modules_to_save = list(self.modules_to_save)
 
     def merged(self, model: Any) -> Any:
         """Virtual tokens are inputs, not weights: nothing to fold into the base."""
@@ -49,7 +55,11 @@ class PromptTuning(_VirtualTokens):
         """Return the PEFT prompt-tuning config."""
         from peft import PromptTuningConfig
 
-        return PromptTuningConfig(task_type=task_type, num_virtual_tokens=self.num_virtual_tokens)
+        return PromptTuningConfig(
+            task_type=task_type,
+            num_virtual_tokens=self.num_virtual_tokens,
+            modules_to_save=self.modules_to_save or None,
+        )
 
 
 @dataclass
@@ -80,6 +90,7 @@ class PTuning(_VirtualTokens):
             num_virtual_tokens=self.num_virtual_tokens,
             encoder_reparameterization_type=PromptEncoderReparameterizationType(self.encoder),
             encoder_hidden_size=self.encoder_hidden_size,
+            modules_to_save=self.modules_to_save or None,
         )
 
 
@@ -107,4 +118,5 @@ class PrefixTuning(_VirtualTokens):
             num_virtual_tokens=self.num_virtual_tokens,
             prefix_projection=self.prefix_projection,
             encoder_hidden_size=self.encoder_hidden_size,
+            modules_to_save=self.modules_to_save or None,
         )
