@@ -142,6 +142,7 @@ class Study:
         if not scored:
             return {"method": method, "failed": failed, "runs": [], "rates": rates}
         best = max(scored, key=lambda lr: scored[lr])
+        headline = str(base.optimized_metric).replace("val/", "test/", 1)
         runs = [search[best]] + [
             self.result(Job(method, best, seed, tuple(self.overrides))) for seed in self.seeds[1:]
         ]
@@ -150,6 +151,7 @@ class Study:
         return {
             "latency": latency(Path(done[0]["run_dir"])) if done else None,
             "method": method,
+            "headline": headline,
             "best_lr": best,
             "rates": rates,
             "search": {lr: sign * v for lr, v in scored.items()},
@@ -193,11 +195,13 @@ def summarize(row: dict[str, Any]) -> dict[str, Any]:
         return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
     first = runs[0] if runs else {}
+    headline = row.get("headline", "test/acc")  # the task's own test metric (NER: entity F1)
     return {
         "method": row["method"],
+        "headline": headline,
         "best_lr": row.get("best_lr"),
         "seeds": len(runs),
-        "acc": spread("test/acc"),
+        "acc": spread(headline),
         "f1": spread("test/f1"),
         "trainable_pct": 100 * first["params/trainable"] / first["params/total"]
         if first
@@ -215,8 +219,10 @@ def summarize(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
-    """The comparison table, best mean accuracy first."""
-    columns = ["method", "best lr", "seeds", "test acc", "test F1", "trainable %", "train time"]
+    """The comparison table, best mean headline metric (accuracy; entity F1 for NER) first."""
+    headline = next((r["headline"] for r in rows if r["seeds"]), "test/acc")
+    columns = ["method", "best lr", "seeds", headline.replace("/", " "), "test F1"]
+    columns += ["trainable %", "train time"]
     columns += ["peak memory", "saved model", "batch-1 p50 (merged)", "note"]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for r in sorted(rows, key=lambda r: -r["acc"][0] if r["seeds"] else 1.0):
@@ -247,7 +253,7 @@ def _latency_cell(timed: dict[str, dict[str, float]] | None) -> str:
 
 
 def charts(rows: list[dict[str, Any]], path: Path) -> None:
-    """Accuracy per method (error bars: std over seeds), vs trainable share, vs train time."""
+    """The headline metric per method (error bars: std over seeds), vs trainable share, vs time."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -260,7 +266,8 @@ def charts(rows: list[dict[str, Any]], path: Path) -> None:
     stds = [r["acc"][1] for r in done]
     axes[0].barh(names, means, xerr=stds, color="tab:blue")
     axes[0].set_xlim(max(0.0, min(means) - 0.1), min(1.0, max(means) + 0.05))
-    axes[0].set_xlabel("test accuracy (mean +- std over seeds)")
+    metric = done[0]["headline"] if done else "test/acc"
+    axes[0].set_xlabel(f"{metric} (mean +- std over seeds)")
     axes[0].invert_yaxis()
     for ax, key, label, log in (
         (axes[1], "trainable_pct", "trainable parameters (%, log)", True),
@@ -275,7 +282,7 @@ def charts(rows: list[dict[str, Any]], path: Path) -> None:
             ax.annotate(name, (x, y), fontsize=8, xytext=(3, 3), textcoords="offset points")
         ax.set_xscale("log" if log else "linear")
         ax.set_xlabel(label)
-        ax.set_ylabel("test accuracy")
+        ax.set_ylabel(metric)
     fig.suptitle("ftexp: methods tuned on validation, mean over seeds")
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from ftexp.study import main
-from tests.conftest import TINY
+from tests.conftest import FIXTURES, TINY
 
 SHARED = [*TINY, "trainer.max_epochs=1"]
 ARGS = ["--methods", "lora,linear_probe,nosuch", "--seeds", "1,2", "--lr-factors", "0.5,2"]
@@ -96,3 +96,21 @@ def test_prompting_baselines_are_rows_of_the_same_table(tmp_path: Path, capsys) 
         assert rows[name]["best_lr"] is None
     assert rows["zero_shot (baseline)"]["acc"][1] == 0  # no examples shown: seeds cannot differ
     assert "| few_shot (baseline) | - | 2 |" in (study / "comparison.md").read_text()
+
+
+def test_a_tagging_study_ranks_by_entity_f1(tmp_path: Path) -> None:
+    ner = [
+        "objective=token_classify",
+        "data=ner_en",
+        "data.artifact=null",
+        f"data.path={FIXTURES / 'ner_tiny.txt'}",
+    ]
+    tiny = [a for a in SHARED if not a.startswith("data")]
+    main([str(tmp_path), "--methods", "lora", "--seeds", "1", "--lr-factors", "1", *tiny, *ner])
+    (row,) = json.loads((tmp_path / "comparison.json").read_text())
+    assert row["headline"] == "test/f1"  # the objective's own optimized metric, on test
+    assert 0 <= row["acc"][0] <= 1
+    assert (
+        "| method | best lr | seeds | test f1 | test F1 |"
+        in (tmp_path / "comparison.md").read_text()
+    )
