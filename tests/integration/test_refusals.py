@@ -57,7 +57,7 @@ ROWS: list[tuple[str, Row, list[str]]] = [
     ),
     (
         "multitask-weighting",
-        lambda t, r: ["objective=multitask", "objective.weighting.alpha={sentiment: 1.0}"],
+        lambda t, r: ["objective=multitask", "+objective.weighting.alpha.sentiment=1.0"],
         ["objective.weighting.alpha names ['sentiment']", "['classify', 'mlm']"],
     ),
     (
