@@ -153,3 +153,16 @@ def test_each_epoch_trains_on_a_new_order_of_the_batches(tmp_path: Path) -> None
     second = [s for e, s in seen if e == 1]
     assert len(first) == len(second) > 1
     assert first != second  # reshuffled, not the first epoch's order again
+
+
+def test_train_samples_caps_the_training_split_alone(tmp_path: Path) -> None:
+    from hydra.utils import instantiate
+
+    def sizes(*extra: str) -> dict[str, int]:
+        data = instantiate(tiny_cfg(tmp_path, *extra).data, _convert_="all")
+        data.load()
+        return {name: len(split) for name, split in data.splits.items()}
+
+    whole, capped = sizes(), sizes("data.train_samples=10")
+    assert whole["train"] > 10
+    assert capped == {**whole, "train": 10}  # val and test stay whole
