@@ -61,11 +61,23 @@ class ClassifyModule(FinetuneModule):
     def _evaluate(self, batch: dict[str, torch.Tensor], stage: str, metrics: Any) -> torch.Tensor:
         logits = self(batch).float()
         loss = nn.functional.cross_entropy(logits, batch["label"])
-        metrics.update(logits.softmax(-1), batch["label"])
-        size = len(batch["label"])
+        return self._record(logits, batch["label"], loss, stage, metrics)
+
+    def _record(
+        self,
+        logits: torch.Tensor,
+        labels: torch.Tensor,
+        loss: torch.Tensor,
+        stage: str,
+        metrics: Any,
+    ) -> torch.Tensor:
+        """Update and log the stage's loss and metrics; the class probabilities."""
+        probs = logits.softmax(-1)
+        metrics.update(probs, labels)
+        size = len(labels)
         self.log(f"{stage}/loss", loss, prog_bar=True, batch_size=size, sync_dist=True)
         self.log_dict(metrics, prog_bar=stage == "val", batch_size=size)
-        return logits.softmax(-1)
+        return probs
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         """Accumulate validation metrics."""

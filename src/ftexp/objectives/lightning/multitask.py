@@ -121,15 +121,8 @@ class MultitaskModule(ClassifyModule):
     def _evaluate(self, batch: dict[str, torch.Tensor], stage: str, metrics: Any) -> torch.Tensor:
         """The classifier's metrics (as ``objective=classify``) and the masked-LM loss."""
         losses = self.task_losses(batch, train=False)
-        logits = losses["logits"]
-        size = len(batch["label"])
-        metrics.update(logits.softmax(-1), batch["label"])
-        self.log(
-            f"{stage}/loss", losses["classify"], prog_bar=True, batch_size=size, sync_dist=True
-        )
-        self.log_dict(metrics, prog_bar=stage == "val", batch_size=size)
+        probs = self._record(losses["logits"], batch["label"], losses["classify"], stage, metrics)
         mlm: Any = self.mlm_losses[stage]
         mlm.update(losses["mlm"].detach(), weight=losses["mlm_tokens"])  # token-weighted
         self.log(f"{stage}/mlm_loss", mlm, on_step=False, on_epoch=True)
-        probs: torch.Tensor = logits.softmax(-1)
         return probs
