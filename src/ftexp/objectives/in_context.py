@@ -43,6 +43,11 @@ class InContext(Objective):
     chat: bool = True
     calibrate: bool = True
 
+    @property
+    def seeded(self) -> bool:
+        """Only the solved examples are drawn with the seed: zero-shot is the same at every seed."""
+        return self.shots > 0
+
     def problems(self) -> list[str]:
         """The shot count and the template's fields."""
         issues = []

@@ -41,6 +41,11 @@ class Objective:
         """The batch fields this objective reads on ``data``: its ``needs``."""
         return cls.needs
 
+    @property
+    def seeded(self) -> bool:
+        """Whether the run's seed changes what this objective does (false: one seed says all)."""
+        return self.trains
+
     def head_labels(self, data_labels: list[str] | None) -> list[str] | None:
         """Class names the model's head is sized for (the data's, for labelled tasks)."""
         return data_labels
