@@ -49,13 +49,15 @@ METHODS ?= linear_probe,full,freeze,gradual_unfreeze,lora,dora,adapter,adapter_p
 SEEDS ?= 42,43,44
 LR_FACTORS ?= 0.3,1,3
 BASELINES ?= zero_shot,few_shot
-COMPARE_DIR ?= outputs/compare
+# the task compared: compare (sentiment), compare_sentiment_zh, compare_ner_en (with BASELINES=)
+COMPARE ?= compare
+COMPARE_DIR ?= outputs/$(COMPARE)
 
 compare: install  ## every method: lr searched on val, then SEEDS at the best (+ prompting baselines) -> mean +- std table + charts; resumable
-	$(PY) -m ftexp.study $(COMPARE_DIR) --methods $(METHODS) --baselines $(BASELINES) --seeds $(SEEDS) --lr-factors $(LR_FACTORS) experiment=compare $(ARGS)
+	$(PY) -m ftexp.study $(COMPARE_DIR) --methods=$(METHODS) --baselines=$(BASELINES) --seeds=$(SEEDS) --lr-factors=$(LR_FACTORS) experiment=$(COMPARE) $(ARGS)
 
 compare-sweep: install  ## one run per method at its own rate (Hydra multirun) -> table + PNG
-	$(PY) -m ftexp -m experiment=compare method=$(METHODS) hydra.sweep.dir=$(COMPARE_DIR)/sweep $(ARGS)
+	$(PY) -m ftexp -m experiment=$(COMPARE) method=$(METHODS) hydra.sweep.dir=$(COMPARE_DIR)/sweep $(ARGS)
 	$(PY) -m ftexp.compare $(COMPARE_DIR)/sweep
 
 bench: install  ## ftexp vs HF Trainer + PEFT vs bare loop, CPU case (~20 min) -> bench/results/cpu.json

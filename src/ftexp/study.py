@@ -218,7 +218,7 @@ def summarize(row: dict[str, Any]) -> dict[str, Any]:
         "headline": headline,
         "best_lr": row.get("best_lr"),
         "seeds": len(runs),
-        "acc": spread(headline),
+        "score": spread(headline),  # (mean, std) of the headline metric
         "f1": spread("test/f1"),
         "trainable_pct": 100 * first["params/trainable"] / first["params/total"]
         if first
@@ -242,7 +242,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     columns += ["trainable %", "train time"]
     columns += ["peak memory", "saved model", "batch-1 p50 (merged)", "note"]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for r in sorted(rows, key=lambda r: -r["acc"][0] if r["seeds"] else 1.0):
+    for r in sorted(rows, key=lambda r: -r["score"][0] if r["seeds"] else 1.0):
         notes = []
         if r["collapsed"]:
             notes.append(f"collapsed to one class in {r['collapsed']} of {r['seeds']} runs")
@@ -279,8 +279,8 @@ def charts(rows: list[dict[str, Any]], path: Path) -> None:
     done = [r for r in rows if r["seeds"]]
     fig, axes = plt.subplots(1, 3, figsize=(16, 0.35 * len(done) + 3.5))
     names = [r["method"] for r in done]
-    means = [r["acc"][0] for r in done]
-    stds = [r["acc"][1] for r in done]
+    means = [r["score"][0] for r in done]
+    stds = [r["score"][1] for r in done]
     axes[0].barh(names, means, xerr=stds, color="tab:blue")
     axes[0].set_xlim(max(0.0, min(means) - 0.1), min(1.0, max(means) + 0.05))
     metric = done[0]["headline"] if done else "test/acc"

