@@ -270,7 +270,10 @@ def _latency_cell(timed: dict[str, dict[str, float]] | None) -> str:
 
 
 def charts(rows: list[dict[str, Any]], path: Path) -> None:
-    """The headline metric per method (error bars: std over seeds), vs trainable share, vs time."""
+    """Charts: the headline metric per method, vs trainable share, vs train time.
+
+    Error bars are the std over seeds; the cost panels draw the Pareto frontier.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -295,6 +298,8 @@ def charts(rows: list[dict[str, Any]], path: Path) -> None:
         shown = [p for p in shown if not (log and p[0] <= 0)]
         xs = [p[0] for p in shown]
         ax.errorbar(xs, [p[1] for p in shown], yerr=[p[2] for p in shown], fmt="o")
+        edge = frontier([(p[0], p[1]) for p in shown])
+        ax.step(*zip(*edge, strict=True), where="post", color="tab:green", alpha=0.6)
         for x, y, _, name in shown:
             ax.annotate(name, (x, y), fontsize=8, xytext=(3, 3), textcoords="offset points")
         ax.set_xscale("log" if log else "linear")
@@ -304,6 +309,15 @@ def charts(rows: list[dict[str, Any]], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def frontier(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The (cost, score) points no cheaper-or-equal point beats: the Pareto frontier, by cost."""
+    edge: list[tuple[float, float]] = []
+    for cost, score in sorted(points, key=lambda p: (p[0], -p[1])):
+        if not edge or score > edge[-1][1]:
+            edge.append((cost, score))
+    return edge
 
 
 def _first_line(err: BaseException) -> str:
