@@ -299,7 +299,8 @@ def charts(rows: list[dict[str, Any]], path: Path) -> None:
         xs = [p[0] for p in shown]
         ax.errorbar(xs, [p[1] for p in shown], yerr=[p[2] for p in shown], fmt="o")
         edge = frontier([(p[0], p[1]) for p in shown])
-        ax.step(*zip(*edge, strict=True), where="post", color="tab:green", alpha=0.6)
+        if edge:
+            ax.step(*zip(*edge, strict=True), where="post", color="tab:green", alpha=0.6)
         for x, y, _, name in shown:
             ax.annotate(name, (x, y), fontsize=8, xytext=(3, 3), textcoords="offset points")
         ax.set_xscale("log" if log else "linear")
