@@ -255,11 +255,16 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         rate = "-" if r["best_lr"] is None else f"{r['best_lr']:.0e}"
         lines.append(
             f"| {r['method']} | {rate} | {r['seeds']} | "
-            f"{r['acc'][0]:.3f} +- {r['acc'][1]:.3f} | {r['f1'][0]:.3f} +- {r['f1'][1]:.3f} | "
+            f"{_spread_cell(r['score'], r['seeds'])} | {_spread_cell(r['f1'], r['seeds'])} | "
             f"{r['trainable_pct']:.2f} | {r['train_min']:.1f} min | {r['peak_mb']:,.0f} MiB | "
             f"{r['saved_mb']:.1f} MiB | {_latency_cell(r['latency'])} | {'; '.join(notes)} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _spread_cell(spread: tuple[float, float], seeds: int) -> str:
+    """Mean +- std over the seeds; a single run has no spread to show."""
+    return f"{spread[0]:.3f} +- {spread[1]:.3f}" if seeds > 1 else f"{spread[0]:.3f}"
 
 
 def _latency_cell(timed: dict[str, dict[str, float]] | None) -> str:

@@ -99,6 +99,9 @@ def test_prompting_baselines_are_rows_of_the_same_table(tmp_path: Path, capsys) 
     table = (study / "comparison.md").read_text()
     assert "| few_shot (baseline) | - | 2 |" in table
     assert "| zero_shot (baseline) | - | 1 |" in table
+    row = {line.split(" |")[0]: line for line in table.splitlines()}
+    assert " +- " not in row["| zero_shot (baseline)"]  # one run: no spread to show
+    assert " +- " in row["| few_shot (baseline)"]
     assert len(list((study / "results").glob("*.json"))) == 3
 
 
