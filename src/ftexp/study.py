@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -105,6 +106,8 @@ class Study:
         last = run_dir / "checkpoints" / "last.ckpt"
         if last.is_file():  # the study was stopped while this job trained: continue it
             arguments.append(f"ckpt_path={last}")
+        elif run_dir.exists():  # stopped before its first checkpoint: nothing to continue
+            shutil.rmtree(run_dir)
         self.ran += 1
         rate = "" if job.lr is None else f" lr={job.lr:g}"
         print(f"[study] {job.method}{rate} seed={job.seed} -> {run_dir}", flush=True)

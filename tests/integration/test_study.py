@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -56,6 +57,19 @@ def test_a_killed_study_resumes_and_the_table_has_every_method(tmp_path: Path, c
 
     main([str(study), *ARGS, *SHARED])  # everything is kept now
     assert "[study] 0 job(s) run now" in capsys.readouterr().out
+
+
+def test_a_job_stopped_before_its_first_checkpoint_starts_again(tmp_path: Path) -> None:
+    study = tmp_path / "study"
+    args = [str(study), "--methods", "lora", "--seeds", "1", "--lr-factors", "1", *SHARED]
+    main(args)
+    (result,) = (study / "results").glob("*.json")
+    run_dir = Path(json.loads(result.read_text())["run_dir"])
+    result.unlink()  # as if the study was killed while the job ran,
+    shutil.rmtree(run_dir / "checkpoints")  # before the job wrote its first checkpoint:
+    (run_dir / "metrics.json").unlink()  # its run dir is claimed and holds nothing to resume
+    main(args)
+    assert json.loads(result.read_text())["status"] == "done"
 
 
 def test_a_failing_job_is_a_row_with_its_reason_and_the_others_run(
