@@ -80,6 +80,8 @@ class Study:
     seeds: list[int]
     lr_factors: list[float]
     retry_failed: bool = False
+    # method -> overrides for its jobs alone (its row names them), e.g. a longer budget
+    method_overrides: dict[str, list[str]] = field(default_factory=dict)
     ran: int = 0
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -126,16 +128,17 @@ class Study:
 
     def method_rows(self, method: str) -> dict[str, Any]:
         """Search the rate, run the seeds at the best one; the method's row of the table."""
+        own = self.method_overrides.get(method, [])  # e.g. a longer budget this method needs
+        overrides = (*self.overrides, *own)
+        name = f"{method} ({' '.join(own)})" if own else method
         try:
-            base = compose([*self.overrides, f"method={method}"])
+            base = compose([*overrides, f"method={method}"])
         except Exception as err:  # e.g. an unknown method: its row says why
-            return {"method": method, "failed": [_first_line(err)], "runs": []}
+            return {"method": name, "failed": [_first_line(err)], "runs": []}
         metric = f"best/{base.optimized_metric}"
         sign = 1 if str(base.optimized_mode) == "max" else -1
         rates = [float(base.method.lr) * f for f in self.lr_factors]
-        search = {
-            lr: self.result(Job(method, lr, self.seeds[0], tuple(self.overrides))) for lr in rates
-        }
+        search = {lr: self.result(Job(method, lr, self.seeds[0], overrides)) for lr in rates}
         scored = {
             lr: sign * r["metrics"][metric]
             for lr, r in search.items()
@@ -143,17 +146,17 @@ class Study:
         }
         failed = [r["reason"] for r in search.values() if r["status"] == "failed"]
         if not scored:
-            return {"method": method, "failed": failed, "runs": [], "rates": rates}
+            return {"method": name, "failed": failed, "runs": [], "rates": rates}
         best = max(scored, key=lambda lr: scored[lr])
         headline = str(base.optimized_metric).replace("val/", "test/", 1)
         runs = [search[best]] + [
-            self.result(Job(method, best, seed, tuple(self.overrides))) for seed in self.seeds[1:]
+            self.result(Job(method, best, seed, overrides)) for seed in self.seeds[1:]
         ]
         failed += [r["reason"] for r in runs if r["status"] == "failed"]
         done = [r for r in runs if r["status"] == "done"]
         return {
             "latency": latency(Path(done[0]["run_dir"])) if done else None,
-            "method": method,
+            "method": name,
             "headline": headline,
             "best_lr": best,
             "rates": rates,
@@ -329,6 +332,19 @@ def frontier(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return edge
 
 
+def _per_method(pairs: list[str]) -> dict[str, list[str]]:
+    """``METHOD:OVERRIDE`` pairs grouped by method, in the order given."""
+    from ftexp.errors import ConfigError
+
+    grouped: dict[str, list[str]] = {}
+    for pair in pairs:
+        method, sep, override = pair.partition(":")
+        if not sep or not method or "=" not in override:
+            raise ConfigError([f"--method-overrides {pair!r}: write METHOD:KEY=VALUE"])
+        grouped.setdefault(method, []).append(override)
+    return grouped
+
+
 def _first_line(err: BaseException) -> str:
     return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
 
@@ -349,6 +365,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", default="42,43,44")
     parser.add_argument("--lr-factors", default="0.3,1,3", help="times each method's own lr")
     parser.add_argument("--retry-failed", action="store_true", help="run failed jobs again")
+    parser.add_argument(
+        "--method-overrides",
+        action="append",
+        default=[],
+        metavar="METHOD:OVERRIDE",
+        help="an override for one method's jobs (repeatable), e.g. prompt:trainer.max_epochs=3",
+    )
     parser.add_argument("overrides", nargs="*", help="config overrides shared by every job")
     args = parser.parse_intermixed_args(argv)  # overrides may come before or after options
     with refusals():
@@ -358,6 +381,7 @@ def main(argv: list[str] | None = None) -> None:
             seeds=[int(s) for s in args.seeds.split(",")],
             lr_factors=[float(f) for f in args.lr_factors.split(",")],
             retry_failed=args.retry_failed,
+            method_overrides=_per_method(args.method_overrides),
         )
         rows = [summarize(study.method_rows(m)) for m in args.methods.split(",") if m]
         rows += [summarize(study.baseline_rows(b)) for b in args.baselines.split(",") if b]

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from ftexp.study import main
 from tests.conftest import FIXTURES, TINY
 
@@ -80,13 +82,21 @@ def test_a_failing_job_is_a_row_with_its_reason_and_the_others_run(
     (tmp_path / "conf" / "method" / "broken.yaml").write_text("defaults: [lora]\nr: 0\n")
     monkeypatch.chdir(tmp_path)
     study = tmp_path / "study"
-    main([str(study), "--methods", "broken,lora", "--seeds", "1", "--lr-factors", "1", *SHARED])
+    longer = "lora:trainer.max_epochs=2"  # a budget of its own for one method
+    args = ["--methods", "broken,lora", "--method-overrides", longer, "--seeds", "1"]
+    main([str(study), *args, "--lr-factors", "1", *SHARED])
     rows = {r["method"]: r for r in json.loads((study / "comparison.json").read_text())}
-    assert rows["lora"]["seeds"] == 1
-    assert not rows["lora"]["failed"]
+    assert rows["lora (trainer.max_epochs=2)"]["seeds"] == 1
+    assert not rows["lora (trainer.max_epochs=2)"]["failed"]
+    kept = [json.loads(p.read_text()) for p in (study / "results").glob("*.json")]
+    (run,) = [r for r in kept if r["status"] == "done"]
+    assert "max_epochs: 2" in (Path(run["run_dir"]) / ".hydra" / "config.yaml").read_text()
     assert rows["broken"]["seeds"] == 0
     assert "method.r must be > 0" in rows["broken"]["failed"][0]
     assert "failed: " in (study / "comparison.md").read_text().split("| broken |")[1]
+    with pytest.raises(SystemExit) as refused:  # an override without its method
+        main([str(study), "--methods", "lora", "--method-overrides", "trainer.max_epochs=2"])
+    assert refused.value.code == 2
 
 
 def test_prompting_baselines_are_rows_of_the_same_table(tmp_path: Path, capsys) -> None:
