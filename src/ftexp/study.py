@@ -262,7 +262,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['method']} | {rate} | {r['seeds']} | "
             f"{_spread_cell(r['score'], r['seeds'])} | {_spread_cell(r['f1'], r['seeds'])} | "
-            f"{r['trainable_pct']:.2f} | {r['train_min']:.1f} min | {r['peak_mb']:,.0f} MiB | "
+            f"{_percent_cell(r['trainable_pct'])} | {r['train_min']:.1f} min | "
+            f"{r['peak_mb']:,.0f} MiB | "
             f"{r['saved_mb']:.1f} MiB | {_latency_cell(r['latency'])} | {'; '.join(notes)} |"
         )
     return "\n".join(lines) + "\n"
@@ -271,6 +272,11 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 def _spread_cell(spread: tuple[float, float], seeds: int) -> str:
     """Mean +- std over the seeds; a single run has no spread to show."""
     return f"{spread[0]:.3f} +- {spread[1]:.3f}" if seeds > 1 else f"{spread[0]:.3f}"
+
+
+def _percent_cell(pct: float) -> str:
+    """Two decimals, or two significant digits below 0.1% (a linear probe's head: 0.0034)."""
+    return f"{pct:.2f}" if pct >= 0.1 or pct == 0 else f"{pct:.2g}"
 
 
 def _latency_cell(timed: dict[str, dict[str, float]] | None) -> str:
