@@ -230,8 +230,8 @@ def summarize(row: dict[str, Any]) -> dict[str, Any]:
         if first
         else float("nan"),
         "train_min": spread("time/wall_s")[0] / 60,
-        "peak_mb": statistics.fmean(
-            [m.get("memory/peak_gpu_mb", m.get("memory/peak_rss_mb", 0.0)) for m in runs]
+        "peak_mb": statistics.fmean(  # 0: a test-only run from before testing was sampled
+            [p for m in runs if (p := m.get("memory/peak_gpu_mb", m.get("memory/peak_rss_mb", 0)))]
             or [float("nan")]
         ),
         "saved_mb": first.get("saved_mb", float("nan")),
@@ -258,13 +258,13 @@ def markdown(rows: list[dict[str, Any]]) -> str:
                 f"| {r['method']} | - | 0 | - | - | - | - | - | - | - | {'; '.join(notes)} |"
             )
             continue
-        rate = "-" if r["best_lr"] is None else f"{r['best_lr']:.0e}"
+        rate = "-" if r["best_lr"] is None else f"{r['best_lr']:.1e}"
         lines.append(
             f"| {r['method']} | {rate} | {r['seeds']} | "
             f"{_spread_cell(r['score'], r['seeds'])} | {_spread_cell(r['f1'], r['seeds'])} | "
             f"{_percent_cell(r['trainable_pct'])} | {r['train_min']:.1f} min | "
-            f"{r['peak_mb']:,.0f} MiB | "
-            f"{r['saved_mb']:.1f} MiB | {_latency_cell(r['latency'])} | {'; '.join(notes)} |"
+            f"{_size_cell(r['peak_mb'], ',.0f')} | {_size_cell(r['saved_mb'], '.1f')} | "
+            f"{_latency_cell(r['latency'])} | {'; '.join(notes)} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -277,6 +277,11 @@ def _spread_cell(spread: tuple[float, float], seeds: int) -> str:
 def _percent_cell(pct: float) -> str:
     """Two decimals, or two significant digits below 0.1% (a linear probe's head: 0.0034)."""
     return f"{pct:.2f}" if pct >= 0.1 or pct == 0 else f"{pct:.2g}"
+
+
+def _size_cell(mib: float, spec: str) -> str:
+    """A size in MiB; ``-`` where there is none (nothing saved, no peak measured)."""
+    return f"{mib:{spec}} MiB" if mib > 0 else "-"
 
 
 def _latency_cell(timed: dict[str, dict[str, float]] | None) -> str:

@@ -20,3 +20,11 @@ def test_a_head_alone_keeps_its_digits_in_the_table() -> None:
     assert _percent_cell(0.0034) == "0.0034"  # a linear probe's head, not "0.00"
     assert _percent_cell(3.4512) == "3.45"
     assert _percent_cell(0.0) == "0.00"  # a prompting baseline trains nothing
+
+
+def test_a_size_that_was_not_measured_is_a_dash() -> None:
+    from ftexp.study import _size_cell
+
+    assert _size_cell(1888.9, ",.0f") == "1,889 MiB"
+    assert _size_cell(0.0, ".1f") == "-"  # a prompting baseline saves nothing
+    assert _size_cell(float("nan"), ",.0f") == "-"

@@ -64,9 +64,27 @@ class ResourceMonitor(L.Callback):
         self.peak_rss_mb = current_rss_mb()
         if torch.cuda.is_available():
             torch.cuda.reset_peak_memory_stats()
+        self._start_sampling()
+
+    def on_test_start(self, trainer: L.Trainer, pl_module: Any) -> None:
+        """Sample during testing too: a run that only tests (e.g. prompting) has a peak as well."""
+        self.peak_rss_mb = max(self.peak_rss_mb, current_rss_mb())
+        self._start_sampling()
+
+    def on_test_end(self, trainer: L.Trainer, pl_module: Any) -> None:
+        """Stop memory sampling."""
+        self._stop_sampling()
+
+    def _start_sampling(self) -> None:
         self._stop.clear()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
+
+    def _stop_sampling(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
 
     def on_train_start(self, trainer: L.Trainer, pl_module: Any) -> None:
         """Count the model's matmul parameters; measure the device ceiling if none was given."""
@@ -131,9 +149,7 @@ class ResourceMonitor(L.Callback):
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: Any) -> None:
         """Stop memory sampling."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+        self._stop_sampling()
 
     def facts(self) -> dict[str, float]:
         """Values for ``metrics.json``."""
