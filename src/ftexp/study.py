@@ -229,7 +229,7 @@ def summarize(row: dict[str, Any]) -> dict[str, Any]:
         "trainable_pct": 100 * first["params/trainable"] / first["params/total"]
         if first
         else float("nan"),
-        "train_min": spread("time/wall_s")[0] / 60,
+        "wall_min": spread("time/wall_s")[0] / 60,  # the whole run: train, validate, test
         "peak_mb": statistics.fmean(  # 0: a test-only run from before testing was sampled
             [p for m in runs if (p := m.get("memory/peak_gpu_mb", m.get("memory/peak_rss_mb", 0)))]
             or [float("nan")]
@@ -245,7 +245,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     """The comparison table, best mean headline metric (accuracy; entity F1 for NER) first."""
     headline = next((r["headline"] for r in rows if r["seeds"]), "test/acc")
     columns = ["method", "best lr", "seeds", headline.replace("/", " "), "test F1"]
-    columns += ["trainable %", "train time"]
+    columns += ["trainable %", "wall time"]
     columns += ["peak memory", "saved model", "batch-1 p50 (merged)", "note"]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for r in sorted(rows, key=lambda r: -r["score"][0] if r["seeds"] else 1.0):
@@ -262,7 +262,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['method']} | {rate} | {r['seeds']} | "
             f"{_spread_cell(r['score'], r['seeds'])} | {_spread_cell(r['f1'], r['seeds'])} | "
-            f"{_percent_cell(r['trainable_pct'])} | {r['train_min']:.1f} min | "
+            f"{_percent_cell(r['trainable_pct'])} | {r['wall_min']:.1f} min | "
             f"{_size_cell(r['peak_mb'], ',.0f')} | {_size_cell(r['saved_mb'], '.1f')} | "
             f"{_latency_cell(r['latency'])} | {'; '.join(notes)} |"
         )
@@ -292,7 +292,7 @@ def _latency_cell(timed: dict[str, dict[str, float]] | None) -> str:
 
 
 def charts(rows: list[dict[str, Any]], path: Path) -> None:
-    """Charts: the headline metric per method, vs trainable share, vs train time.
+    """Charts: the headline metric per method, vs trainable share, vs wall time.
 
     Error bars are the std over seeds; the cost panels draw the Pareto frontier.
     """
@@ -313,7 +313,7 @@ def charts(rows: list[dict[str, Any]], path: Path) -> None:
     axes[0].invert_yaxis()
     for ax, key, label, log in (
         (axes[1], "trainable_pct", "trainable parameters (%, log)", True),
-        (axes[2], "train_min", "train time per run (min)", False),
+        (axes[2], "wall_min", "wall time per run (min)", False),
     ):
         # a log axis has no place for 0: baselines that train nothing stay in the first panel
         shown = [(r[key], m, s, n) for r, m, s, n in zip(done, means, stds, names, strict=True)]
