@@ -301,7 +301,7 @@ def charts(rows: list[dict[str, Any]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    done = [r for r in rows if r["seeds"]]
+    done = sorted((r for r in rows if r["seeds"]), key=lambda r: -r["score"][0])  # best on top
     fig, axes = plt.subplots(1, 3, figsize=(16, 0.35 * len(done) + 3.5))
     names = [r["method"] for r in done]
     means = [r["score"][0] for r in done]
