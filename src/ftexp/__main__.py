@@ -11,7 +11,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from ftexp.errors import ConfigError, refusals
+from ftexp.errors import refusals
 
 # one id per launching process: runs started in the same second get different run dirs
 # (DDP ranks inherit the launcher's resolved ``hydra.run.dir``, so they share its dir)
@@ -63,11 +63,9 @@ def run(cfg: DictConfig) -> float | None:
 
 def _check_before_heavy_imports(cfg: DictConfig) -> dict[str, Any]:
     """The checks that need no torch, then the data read: bad input is refused in seconds."""
-    from ftexp.utils.config_check import check_components
+    from ftexp.utils.config_check import checked_components
 
-    parts, problems = check_components(cfg)
-    if problems:
-        raise ConfigError(problems)
+    parts = checked_components(cfg)
     parts["data"].load()  # a DataError (bad row, one class, empty split) before any import
     return parts
 

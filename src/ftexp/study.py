@@ -167,16 +167,15 @@ class Study:
 
     def baseline_rows(self, name: str) -> dict[str, Any]:
         """A ``+baseline=`` config (e.g. prompting with no update) at every seed: its row."""
-        job = Job(name, None, self.seeds[0], tuple(self.overrides), baseline=True)
+        from ftexp.utils.config_check import checked_components
+
+        jobs = [Job(name, None, seed, tuple(self.overrides), baseline=True) for seed in self.seeds]
         try:
-            seeds = self.seeds if _objective(compose(job.arguments())).seeded else self.seeds[:1]
+            seeded = checked_components(compose(jobs[0].arguments()))["objective"].seeded
         except Exception as err:  # e.g. an unknown baseline: its row says why
             failed = [_first_line(err)]
             return {"method": f"{name} (baseline)", "best_lr": None, "runs": [], "failed": failed}
-        runs = [
-            self.result(Job(name, None, seed, tuple(self.overrides), baseline=True))
-            for seed in seeds
-        ]
+        runs = [self.result(job) for job in (jobs if seeded else jobs[:1])]
         return {
             "method": f"{name} (baseline)",
             "best_lr": None,
@@ -184,17 +183,6 @@ class Study:
             "failed": [r["reason"] for r in runs if r["status"] == "failed"],
             "latency": None,
         }
-
-
-def _objective(cfg: Any) -> Any:
-    """The config's objective, built and checked as the command line builds it (no torch)."""
-    from ftexp.errors import ConfigError
-    from ftexp.utils.config_check import check_components
-
-    built, issues = check_components(cfg)
-    if issues:
-        raise ConfigError(issues)
-    return built["objective"]
 
 
 def latency(run_dir: Path) -> dict[str, dict[str, float]] | None:

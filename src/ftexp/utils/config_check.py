@@ -80,6 +80,14 @@ def check_and_build(cfg: DictConfig, checked: dict[str, Any] | None = None) -> d
     return built
 
 
+def checked_components(cfg: DictConfig) -> dict[str, Any]:
+    """The cheap components, built and checked (no torch); ``ConfigError`` lists every problem."""
+    built, issues = check_components(cfg)
+    if issues:
+        raise ConfigError(issues)
+    return built
+
+
 def check_components(cfg: DictConfig) -> tuple[dict[str, Any], list[str]]:
     """The light checks (no torch import): components, types, contract, run settings."""
     issues: list[str] = []
