@@ -279,10 +279,11 @@ def _latency_cell(timed: dict[str, dict[str, float]] | None) -> str:
     return cell + (f" ({timed['merged']['p50_ms']:.1f} ms)" if "merged" in timed else "")
 
 
-def charts(rows: list[dict[str, Any]], path: Path) -> None:
+def charts(rows: list[dict[str, Any]], path: Path, task: str = "") -> None:
     """Charts: the headline metric per method, vs trainable share, vs wall time.
 
-    Error bars are the std over seeds; the cost panels draw the Pareto frontier.
+    Error bars are the std over seeds; the cost panels draw the Pareto frontier. ``task`` (the
+    study's shared overrides, e.g. ``experiment=compare_sentiment_zh``) heads the figure.
     """
     import matplotlib
 
@@ -316,7 +317,8 @@ def charts(rows: list[dict[str, Any]], path: Path) -> None:
         ax.set_xscale("log" if log else "linear")
         ax.set_xlabel(label)
         ax.set_ylabel(metric)
-    fig.suptitle("ftexp: methods tuned on validation, mean over seeds")
+    heading = f"ftexp {task}" if task else "ftexp"
+    fig.suptitle(f"{heading}: methods tuned on validation, mean over seeds")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -391,7 +393,7 @@ def main(argv: list[str] | None = None) -> None:
         json.dumps(rows, indent=2, default=str), encoding="utf-8"
     )
     if any(r["seeds"] for r in rows):
-        charts(rows, args.dir / "comparison.png")
+        charts(rows, args.dir / "comparison.png", task=" ".join(args.overrides))
     print(table)
     print(f"[study] {study.ran} job(s) run now; the rest kept from {args.dir / 'results'}")
 

@@ -87,6 +87,7 @@ def test_added_tokens_train_and_reload_with_the_model_or_adapter(
 ) -> None:
     import lightning as L
 
+    from ftexp.models.vocab import ROWS_FILE
     from ftexp.reload import load_run
     from ftexp.run import save_model
 
@@ -98,8 +99,13 @@ def test_added_tokens_train_and_reload_with_the_model_or_adapter(
     vocabulary = len(data.data.processor)
     first = vocabulary - module.new_tokens
     assert module.new_tokens > 20  # the fixture's characters, none of which the tiny vocab knows
-    before = module.model.get_input_embeddings().weight.detach().clone()
+    weight = module.model.get_input_embeddings().weight
+    before = weight.detach().clone()
     assert before.shape[0] == vocabulary
+    others = {id(p): p.numel() for p in module.model.parameters() if p.requires_grad}
+    del others[id(weight)]
+    trains = before.numel() if method == "full" else module.new_tokens * before.shape[1]
+    assert module.param_counts["params/trainable"] == sum(others.values()) + trains
     L.seed_everything(0)
     trainer = L.Trainer(
         max_steps=4, accelerator="cpu", logger=False, enable_checkpointing=False,
@@ -111,6 +117,10 @@ def test_added_tokens_train_and_reload_with_the_model_or_adapter(
     if method != "full":  # the method keeps the pretrained rows frozen
         torch.testing.assert_close(after[:first], before[:first], rtol=0, atol=0)
     save_model(module.model, module.method, data, tmp_path / "model", module.new_tokens)
+    if module.method.saves_adapter:  # the added rows beside it, never the whole matrix
+        saved = [f for f in (tmp_path / "model").glob("*.safetensors") if f.name != ROWS_FILE]
+        assert saved
+        assert all(vocabulary not in _leading_sizes(f) for f in saved)
     (tmp_path / "config.yaml").write_text(json.dumps(_plain(cfg)))
     model, tokenizer, labels = load_run(tmp_path)
     assert labels == ["负面", "正面"]
@@ -119,6 +129,14 @@ def test_added_tokens_train_and_reload_with_the_model_or_adapter(
     module.model.eval()
     with torch.inference_mode():
         torch.testing.assert_close(model(**batch).logits, module.model(**batch).logits)
+
+
+def _leading_sizes(path: Path) -> set[int]:
+    """The first dimension of every tensor in a safetensors file."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        return {handle.get_slice(key).get_shape()[0] for key in handle.keys()}  # noqa: SIM118 (not iterable)
 
 
 def _plain(cfg: object) -> object:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -125,3 +127,29 @@ def test_quantised_base_counts_the_weights_it_stands_for() -> None:
     lora = count_parameters(plain)
     assert total == lora[1] > full_total
     assert trainable == lora[0]
+
+
+def test_a_saved_adapter_leaves_a_grown_embedding_to_the_rows_saved_beside_it(
+    tmp_path: Path,
+) -> None:
+    from safetensors import safe_open
+    from transformers import AutoModelForSequenceClassification
+
+    from ftexp.models.vocab import grow_embeddings, train_new_rows
+
+    base_dir = tmp_path / "base"
+    tiny().save_pretrained(base_dir)  # a local base: PEFT's "auto" would copy a resized matrix
+    model = AutoModelForSequenceClassification.from_pretrained(base_dir)
+    first = model.get_input_embeddings().weight.shape[0]
+    grow_embeddings(model, first + 40)
+    method = LoRA(target_modules=["query", "value"])
+    adapted = method.apply(model, SEQ_CLS)
+    train_new_rows(adapted, first)
+    weight = adapted.get_input_embeddings().weight
+    heads_and_lora = (
+        sum(p.numel() for p in adapted.parameters() if p.requires_grad) - weight.numel()
+    )
+    assert count_parameters(adapted)[0] == heads_and_lora + 40 * weight.shape[1]
+    method.save(adapted, tmp_path / "adapter")
+    with safe_open(str(tmp_path / "adapter" / "adapter_model.safetensors"), "pt") as f:
+        assert not [k for k in f.keys() if "embeddings" in k]  # noqa: SIM118 (not iterable)

@@ -138,12 +138,20 @@ class Adapter(Method):
         )
 
     def save(self, model: nn.Module, out_dir: Path) -> None:
-        """Write the trainable tensors (adapters, head, norms) and the method settings."""
+        """Write the trainable tensors (adapters, head, norms) and the method settings.
+
+        An embedding that trains only its added rows is left out: those rows are saved beside
+        the adapter (``run.save_model``), not the whole matrix.
+        """
         from safetensors.torch import save_file
+
+        from ftexp.utils.params import trained_from_row
 
         out_dir.mkdir(parents=True, exist_ok=True)
         tensors = {
-            n: p.detach().contiguous().cpu() for n, p in model.named_parameters() if p.requires_grad
+            n: p.detach().contiguous().cpu()
+            for n, p in model.named_parameters()
+            if p.requires_grad and trained_from_row(p) is None
         }
         save_file(tensors, out_dir / WEIGHTS)
         (out_dir / CONFIG).write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")

@@ -43,6 +43,14 @@ class PeftMethod(Method):
             config.exclude_modules = sorted({*(config.exclude_modules or []), *heads})
         return get_peft_model(model, config)
 
+    def save(self, model: nn.Module, out_dir: Path) -> None:
+        """Write the adapter weights only.
+
+        PEFT would also copy a resized embedding matrix whole (``save_embedding_layers="auto"``):
+        the rows of tokens added to the vocabulary are saved beside the adapter instead.
+        """
+        model.save_pretrained(out_dir, save_embedding_layers=False)  # type: ignore[operator]
+
     @contextmanager
     def reference(self, model: nn.Module) -> Iterator[nn.Module]:
         """The base model: the same network with every adapter switched off."""

@@ -141,6 +141,8 @@ def train_new_rows(model: nn.Module, first: int) -> None:
     """Train embedding rows ``first:`` even where the method froze the embeddings."""
     import torch
 
+    from ftexp.utils.params import train_rows_from
+
     weight = model.get_input_embeddings().weight  # type: ignore[operator]
     if weight.requires_grad:  # the method trains the whole matrix already
         return
@@ -149,6 +151,7 @@ def train_new_rows(model: nn.Module, first: int) -> None:
     weight.requires_grad_(True)
     weight.register_hook(lambda grad: grad * keep.to(grad.device, grad.dtype))
     weight.no_weight_decay = True  # decoupled decay would move the frozen pretrained rows
+    train_rows_from(weight, first)  # counted as those rows; adapters save them (save_new_rows)
 
 
 def save_new_rows(model: nn.Module, out_dir: Path, first: int) -> None:

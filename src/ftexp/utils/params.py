@@ -33,8 +33,27 @@ def count_parameters(model: nn.Module) -> tuple[int, int]:
         seen.add(id(param))
         total += logical_numel(param)
         if param.requires_grad:
-            trainable += logical_numel(param)
+            trainable += trained_numel(param)
     return trainable, total
+
+
+def train_rows_from(param: nn.Parameter, first: int) -> None:
+    """Mark a matrix of which only rows ``first:`` train (their gradient is masked elsewhere)."""
+    param.trained_from_row = first  # type: ignore[attr-defined]
+
+
+def trained_from_row(param: nn.Parameter) -> int | None:
+    """The first row that trains of a matrix marked by ``train_rows_from``; None if unmarked."""
+    first = getattr(param, "trained_from_row", None)
+    return first if isinstance(first, int) else None
+
+
+def trained_numel(param: nn.Parameter) -> int:
+    """How many weights of a trainable parameter train: all, or a marked matrix's rows."""
+    first = trained_from_row(param)
+    if first is None:
+        return logical_numel(param)
+    return (param.shape[0] - first) * math.prod(param.shape[1:])
 
 
 def describe_parameters(model: nn.Module) -> str:
