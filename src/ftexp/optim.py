@@ -27,6 +27,11 @@ class AdamWConfig:
         schedule: decay after warmup: ``linear`` to 0, ``cosine`` to ``min_lr_ratio``, or
             ``constant``.
         fused: use the fused AdamW kernel (CUDA); ``None`` lets torch decide.
+        head_lr_scale: multiplier of ``lr`` for the task head (the layers outside the
+            pretrained backbone): a freshly initialised head often wants ~10x.
+        new_rows_lr: peak rate of the embedding rows of tokens added by ``model.extend_vocab``
+            (``None``: the rate of the rest of their matrix); fresh rows trained at a full
+            fine-tuning rate barely move. Follows the same warmup and decay.
     """
 
     lr: float = 5e-5
@@ -37,6 +42,8 @@ class AdamWConfig:
     schedule: str = "linear"
     min_lr_ratio: float = 0.0
     fused: bool | None = None
+    head_lr_scale: float = 1.0
+    new_rows_lr: float | None = None
 
     def __post_init__(self) -> None:
         self.betas = (float(self.betas[0]), float(self.betas[1]))
@@ -54,6 +61,10 @@ class AdamWConfig:
             issues.append(f"optim.schedule={self.schedule!r} is not one of {SCHEDULES}")
         if not all(0 <= b < 1 for b in self.betas):
             issues.append(f"optim.betas must be in [0, 1), got {list(self.betas)}")
+        if self.head_lr_scale <= 0:
+            issues.append(f"optim.head_lr_scale must be > 0, got {self.head_lr_scale} (1 = lr)")
+        if self.new_rows_lr is not None and self.new_rows_lr <= 0:
+            issues.append(f"optim.new_rows_lr must be > 0 or null, got {self.new_rows_lr}")
         return issues
 
     def build(
@@ -92,6 +103,17 @@ class AdamWConfig:
         )
         return optimizer, LambdaLR(optimizer, self.lr_lambda(max(total_steps, 1)))
 
+    def head_scales(
+        self, names: Iterable[str], heads: set[str], scales: dict[str, float]
+    ) -> dict[str, float]:
+        """``scales`` with each parameter of the modules ``heads`` times ``head_lr_scale``."""
+        if self.head_lr_scale == 1:
+            return scales
+        return {
+            name: scales.get(name, 1.0) * (self.head_lr_scale if in_modules(name, heads) else 1)
+            for name in names
+        }
+
     def lr_lambda(self, total_steps: int) -> _Schedule:
         """Return the multiplier of the peak rate as a function of the optimiser step."""
         return _Schedule(
@@ -100,6 +122,36 @@ class AdamWConfig:
             total_steps,
             self.min_lr_ratio,
         )
+
+
+def in_modules(name: str, modules: set[str]) -> bool:
+    """Whether parameter ``name`` lies in one of ``modules``, under any wrapper prefix."""
+    return any(f".{module}." in f".{name}" for module in modules)
+
+
+def scale_row_steps(
+    optimizer: torch.optim.Optimizer, param: nn.Parameter, first: int, scale: float
+) -> None:
+    """Make rows ``first:`` of ``param`` move ``scale`` times as far each step as the rest.
+
+    Adam's moments do not depend on the rate, so scaling a row's whole AdamW update (decay
+    included) is exactly AdamW at ``scale * lr`` for that row, inside one tensor.
+    """
+    import torch
+
+    before: list[torch.Tensor] = []
+
+    def keep(*_: object) -> None:
+        before[:] = [param.detach()[first:].clone()]
+
+    def stretch(*_: object) -> None:
+        with torch.no_grad():
+            rows = param[first:]
+            rows.copy_(torch.lerp(before[0], rows, scale))
+        before.clear()
+
+    optimizer.register_step_pre_hook(keep)
+    optimizer.register_step_post_hook(stretch)
 
 
 @dataclass

@@ -131,6 +131,46 @@ def test_added_tokens_train_and_reload_with_the_model_or_adapter(
         torch.testing.assert_close(model(**batch).logits, module.model(**batch).logits)
 
 
+@pytest.mark.parametrize("method", ["full", "lora"])
+def test_head_and_added_rows_train_at_their_own_rates(method: str, tmp_path: Path) -> None:
+    import lightning as L
+
+    moved = {}
+    for scale in (1, 25):  # the added rows at the rate of the rest, then at 25x it
+        cfg = compose_cfg(
+            [
+                *ZH_SENTIMENT, f"method={method}", "model.extend_vocab=from_data",
+                "optim.lr=1e-3", "optim.head_lr_scale=10", f"optim.new_rows_lr={scale * 1e-3}",
+            ],
+            tmp_path / str(scale),
+        )  # fmt: skip
+        module, data = build_module(cfg)
+        first = len(data.data.processor) - module.new_tokens
+        before = module.model.get_input_embeddings().weight.detach().clone()
+        L.seed_everything(0)
+        trainer = L.Trainer(
+            max_steps=1, accelerator="cpu", logger=False, enable_checkpointing=False,
+            enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
+        )  # fmt: skip
+        trainer.fit(module, datamodule=data)
+        moved[scale] = module.model.get_input_embeddings().weight.detach() - before
+        trained = [(n, p) for n, p in module.model.named_parameters() if p.requires_grad]
+        head = {id(p) for n, p in trained if ".classifier." in f".{n}"}
+        rates = {
+            id(p): group["initial_lr"]
+            for group in trainer.optimizers[0].param_groups
+            for p in group["params"]
+        }
+        assert head
+        assert all(rates[i] == pytest.approx(1e-2) for i in head)
+        others = [r for i, r in rates.items() if i not in head]
+        assert others
+        assert all(r == pytest.approx(1e-3) for r in others)
+    torch.testing.assert_close(moved[25][:first], moved[1][:first], rtol=0, atol=1e-5)
+    assert moved[1][first:].abs().max() > 0
+    torch.testing.assert_close(moved[25][first:], 25 * moved[1][first:], rtol=1e-3, atol=1e-4)
+
+
 def _leading_sizes(path: Path) -> set[int]:
     """The first dimension of every tensor in a safetensors file."""
     from safetensors import safe_open

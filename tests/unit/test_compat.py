@@ -54,3 +54,13 @@ def test_deepspeed_on_a_cpu_machine_is_refused() -> None:
 
 def test_lora_with_ddp_on_cpu_is_fine() -> None:
     check_and_build(compose_cfg([*TINY, "method=lora", "trainer=ddp", "trainer.accelerator=cpu"]))
+
+
+def test_added_row_rate_is_refused_where_it_cannot_apply() -> None:
+    grown = [*TINY, "model.extend_vocab=from_data", "optim.new_rows_lr=1e-2"]
+    check_and_build(compose_cfg([*grown, "trainer=ddp", "trainer.accelerator=cpu"]))
+    cfg = compose_cfg([*grown, "trainer=fsdp", "trainer.accelerator=cpu"])
+    with pytest.raises(ConfigError, match=r"new_rows_lr with trainer strategy fsdp.*ddp"):
+        check_and_build(cfg)
+    with pytest.raises(ConfigError, match=r"model\.extend_vocab adds no tokens"):
+        check_and_build(compose_cfg([*TINY, "optim.new_rows_lr=1e-2"]))

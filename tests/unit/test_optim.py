@@ -59,3 +59,32 @@ def test_length_grouped_batches_cover_everything_once_and_cut_padding() -> None:
     assert list(sampler) == batches  # same epoch, same order
     sampler.set_epoch(1)
     assert list(sampler) != batches
+
+
+def test_scaled_rows_step_exactly_as_adamw_at_the_scaled_rate() -> None:
+    from ftexp.optim import scale_row_steps
+
+    torch.manual_seed(0)
+    start = torch.randn(6, 4)
+    grads = [torch.randn(6, 4) for _ in range(3)]
+    whole = nn.Parameter(start.clone())
+    optimizer = torch.optim.AdamW([whole], lr=1e-2, weight_decay=0.1)
+    scale_row_steps(optimizer, whole, 4, 25.0)
+    old, new = nn.Parameter(start[:4].clone()), nn.Parameter(start[4:].clone())
+    reference = torch.optim.AdamW(
+        [{"params": [old]}, {"params": [new], "lr": 25e-2}], lr=1e-2, weight_decay=0.1
+    )
+    for grad in grads:
+        whole.grad, old.grad, new.grad = grad.clone(), grad[:4].clone(), grad[4:].clone()
+        optimizer.step()
+        reference.step()
+    torch.testing.assert_close(whole.detach()[:4], old.detach(), rtol=0, atol=0)
+    torch.testing.assert_close(whole.detach()[4:], new.detach())
+    assert not torch.allclose(new.detach(), start[4:], atol=0.2)  # the rows did move far
+
+
+def test_head_scale_multiplies_only_the_head_under_any_wrapper() -> None:
+    names = ["bert.encoder.dense.weight", "classifier.weight", "base_model.model.classifier.x.w"]
+    scales = AdamWConfig(head_lr_scale=10).head_scales(names, {"classifier"}, {names[0]: 0.5})
+    assert scales == {names[0]: 0.5, names[1]: 10.0, names[2]: 10.0}
+    assert AdamWConfig().head_scales(names, {"classifier"}, {}) == {}

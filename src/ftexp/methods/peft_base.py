@@ -32,10 +32,10 @@ class PeftMethod(Method):
         """Wrap the model in a PeftModel; only the method's parameters and the head train."""
         from peft import get_peft_model
 
-        from ftexp.utils.params import head_parameter_names
+        from ftexp.utils.params import head_module_names
 
         config = self.peft_config(task.peft_task)
-        heads = {name.rsplit(".", 1)[0] for name in head_parameter_names(model)}
+        heads = head_module_names(model)
         if task.peft_task is None and task.labelled:  # PEFT's generic model: train the new head
             config.modules_to_save = sorted({*(config.modules_to_save or []), *heads})
         if task.labelled and getattr(config, "target_modules", None) == "all-linear":

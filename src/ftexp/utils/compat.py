@@ -37,6 +37,12 @@ def strategy_problems(cfg: DictConfig, method: Any, objective: Any = None) -> li
         issues.append(
             f"objective {type(objective).__name__} with trainer strategy {name}: {refusal}"
         )
+    sharded = name == "fsdp" or name.startswith("deepspeed")
+    if sharded and (cfg.get("optim") or {}).get("new_rows_lr") is not None:
+        issues.append(
+            f"optim.new_rows_lr with trainer strategy {name}: the added rows' rate is set "
+            "inside the embedding matrix, which this strategy shards; use trainer=ddp"
+        )
     if name.startswith("deepspeed"):
         if importlib.util.find_spec("deepspeed") is None:
             issues.append("trainer=deepspeed_* needs `pip install deepspeed`")

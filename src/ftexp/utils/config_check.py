@@ -266,6 +266,12 @@ def _model_fit_problems(built: dict[str, Any]) -> list[str]:
     family_check = getattr(method, "family_problems", None)
     if callable(family_check):
         issues += family_check(values.get("model_type"))
+    optim = built.get("optim")
+    if getattr(optim, "new_rows_lr", None) is not None and not getattr(spec, "extend_vocab", None):
+        issues.append(
+            "optim.new_rows_lr is set but model.extend_vocab adds no tokens; "
+            "set model.extend_vocab=from_data (or a vocabulary file), or optim.new_rows_lr=null"
+        )
     return issues
 
 

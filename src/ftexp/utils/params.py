@@ -94,6 +94,11 @@ def head_parameter_names(model: nn.Module) -> list[str]:
     ]
 
 
+def head_module_names(model: nn.Module) -> set[str]:
+    """Names of the modules that hold the task head's parameters."""
+    return {name.rsplit(".", 1)[0] for name in head_parameter_names(model)}
+
+
 def layer_depths(model: nn.Module) -> dict[str, int]:
     """Map each parameter to its depth: embeddings -1, block i -> i, everything above -> L."""
     blocks = transformer_blocks(model)

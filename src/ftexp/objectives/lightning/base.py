@@ -17,10 +17,10 @@ from ftexp.methods.base import Method
 from ftexp.models.base import ModelSpec
 from ftexp.models.vocab import grow_embeddings, train_new_rows
 from ftexp.objectives.objective import Objective
-from ftexp.optim import AdamWConfig
+from ftexp.optim import AdamWConfig, scale_row_steps
 from ftexp.speed import SpeedConfig
 from ftexp.utils.fsdp import full_state_dict, fully_shard_blocks
-from ftexp.utils.params import count_parameters, describe_parameters
+from ftexp.utils.params import count_parameters, describe_parameters, head_module_names
 
 
 class FinetuneModule(L.LightningModule):
@@ -60,6 +60,7 @@ class FinetuneModule(L.LightningModule):
         self.new_tokens = new_tokens  # tokens added to the processor's vocabulary (the last ids)
         self.eval_sets: dict[str, Any] = {}  # extra labelled sets scored after the test
         self.model: nn.Module | None = None
+        self.head_modules: set[str] = set()  # modules outside the pretrained backbone
         self.param_counts: dict[str, int] = {}
         self.means = nn.ModuleDict(
             {f"{s}_{name}": MeanMetric() for s in ("val", "test") for name in self.eval_means}
@@ -129,6 +130,7 @@ class FinetuneModule(L.LightningModule):
     def _backbone_with_method(self) -> nn.Module:
         """Load the backbone and rewrite it with the method: the model before any training."""
         backbone = self.speed.prepare_backbone(self.build_backbone())
+        self.head_modules = head_module_names(backbone)
         if not self.new_tokens:
             return self.method.apply(backbone, self.task)
         vocabulary = len(self.processor)
@@ -140,11 +142,18 @@ class FinetuneModule(L.LightningModule):
     def configure_optimizers(self) -> Any:
         """AdamW over trainable parameters with a per-step warmup/decay schedule."""
         assert self.model is not None
+        named = self.method.optimizer_parameters(self.model)
+        scales = self.method.param_lr_scales(self.model)
         optimizer, scheduler = self.optim.build(
-            self.method.optimizer_parameters(self.model) + self.objective_parameters(),
+            named + self.objective_parameters(),
             int(self.trainer.estimated_stepping_batches),
-            self.method.param_lr_scales(self.model),
+            self.optim.head_scales([n for n, _ in named], self.head_modules, scales),
         )
+        if self.new_tokens and self.optim.new_rows_lr is not None:
+            weight = self.model.get_input_embeddings().weight  # type: ignore[operator]
+            own = self.optim.lr * scales.get(next(n for n, p in named if p is weight), 1.0)
+            first = len(self.processor) - self.new_tokens
+            scale_row_steps(optimizer, weight, first, self.optim.new_rows_lr / own)
         schedule = {"scheduler": scheduler, "interval": "step"}
         return {"optimizer": optimizer, "lr_scheduler": schedule}
 
