@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -85,7 +86,6 @@ def test_every_method_trains_a_token_classifier_and_reloads(method: str, tmp_pat
 def test_added_tokens_train_and_reload_with_the_model_or_adapter(
     method: str, tmp_path: Path
 ) -> None:
-    import lightning as L
 
     from ftexp.models.vocab import ROWS_FILE
     from ftexp.reload import load_run
@@ -106,12 +106,7 @@ def test_added_tokens_train_and_reload_with_the_model_or_adapter(
     del others[id(weight)]
     trains = before.numel() if method == "full" else module.new_tokens * before.shape[1]
     assert module.param_counts["params/trainable"] == sum(others.values()) + trains
-    L.seed_everything(0)
-    trainer = L.Trainer(
-        max_steps=4, accelerator="cpu", logger=False, enable_checkpointing=False,
-        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
-    )  # fmt: skip
-    trainer.fit(module, datamodule=data)
+    _fit_steps(module, data, 4)
     after = module.model.get_input_embeddings().weight.detach()
     assert not torch.equal(after[first:], before[first:])  # the new rows learn
     if method != "full":  # the method keeps the pretrained rows frozen
@@ -133,7 +128,6 @@ def test_added_tokens_train_and_reload_with_the_model_or_adapter(
 
 @pytest.mark.parametrize("method", ["full", "lora"])
 def test_head_and_added_rows_train_at_their_own_rates(method: str, tmp_path: Path) -> None:
-    import lightning as L
 
     moved = {}
     for scale in (1, 25):  # the added rows at the rate of the rest, then at 25x it
@@ -147,12 +141,7 @@ def test_head_and_added_rows_train_at_their_own_rates(method: str, tmp_path: Pat
         module, data = build_module(cfg)
         first = len(data.data.processor) - module.new_tokens
         before = module.model.get_input_embeddings().weight.detach().clone()
-        L.seed_everything(0)
-        trainer = L.Trainer(
-            max_steps=1, accelerator="cpu", logger=False, enable_checkpointing=False,
-            enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
-        )  # fmt: skip
-        trainer.fit(module, datamodule=data)
+        trainer = _fit_steps(module, data, 1)
         moved[scale] = module.model.get_input_embeddings().weight.detach() - before
         trained = [(n, p) for n, p in module.model.named_parameters() if p.requires_grad]
         head = {id(p) for n, p in trained if ".classifier." in f".{n}"}
@@ -169,6 +158,19 @@ def test_head_and_added_rows_train_at_their_own_rates(method: str, tmp_path: Pat
     torch.testing.assert_close(moved[25][:first], moved[1][:first], rtol=0, atol=1e-5)
     assert moved[1][first:].abs().max() > 0
     torch.testing.assert_close(moved[25][first:], 25 * moved[1][first:], rtol=1e-3, atol=1e-4)
+
+
+def _fit_steps(module: object, data: object, steps: int) -> Any:
+    """Train ``module`` for ``steps`` optimiser steps with a real, seeded Trainer."""
+    import lightning as L
+
+    L.seed_everything(0)
+    trainer = L.Trainer(
+        max_steps=steps, accelerator="cpu", logger=False, enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
+    )  # fmt: skip
+    trainer.fit(module, datamodule=data)  # type: ignore[arg-type]
+    return trainer
 
 
 def _leading_sizes(path: Path) -> set[int]:
