@@ -56,9 +56,8 @@ def trained_numel(param: nn.Parameter) -> int:
     return (param.shape[0] - first) * math.prod(param.shape[1:])
 
 
-def describe_parameters(model: nn.Module) -> str:
+def describe_counts(trainable: int, total: int) -> str:
     """Return e.g. ``trainable 12,288 / 4,210,688 (0.29%)``."""
-    trainable, total = count_parameters(model)
     share = 100.0 * trainable / max(total, 1)
     return f"trainable {trainable:,} / {total:,} ({share:.2f}%)"
 

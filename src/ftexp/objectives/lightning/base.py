@@ -20,7 +20,7 @@ from ftexp.objectives.objective import Objective
 from ftexp.optim import AdamWConfig, scale_row_steps
 from ftexp.speed import SpeedConfig
 from ftexp.utils.fsdp import full_state_dict, fully_shard_blocks
-from ftexp.utils.params import count_parameters, describe_parameters, head_module_names
+from ftexp.utils.params import count_parameters, describe_counts, head_module_names
 
 
 class FinetuneModule(L.LightningModule):
@@ -100,7 +100,8 @@ class FinetuneModule(L.LightningModule):
         self.param_counts = {"params/trainable": trainable, "params/total": total}
         if self.new_tokens:
             self.param_counts["params/added_tokens"] = self.new_tokens
-        rank_zero_info(f"[ftexp] {type(self.method).__name__}: {describe_parameters(self.model)}")
+        counts = describe_counts(trainable, total)
+        rank_zero_info(f"[ftexp] {type(self.method).__name__}: {counts}")
 
     def prepared(self, model: nn.Module) -> nn.Module:
         """The model as this objective uses it, before counting (default: as the method left it)."""
