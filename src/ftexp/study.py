@@ -29,6 +29,15 @@ from ftexp.errors import refusals
 COLLAPSED = 0.98  # a run predicting one class for this share of the test split learned nothing
 
 
+def collapsed(metrics: dict[str, float]) -> bool:
+    """Whether a run learned nothing: one class for nearly every test example.
+
+    For a tagger: not one test entity found, which is what tagging every token ``O`` gives.
+    """
+    one_class = metrics.get("test/top_class_share", 0.0) >= COLLAPSED
+    return one_class or metrics.get("test/recall") == 0
+
+
 @dataclass(frozen=True)
 class Job:
     """One training run of the study."""
@@ -214,6 +223,8 @@ def summarize(row: dict[str, Any]) -> dict[str, Any]:
         "seeds": len(runs),
         "score": spread(headline),  # (mean, std) of the headline metric
         "f1": spread("test/f1"),
+        "precision": spread("test/precision"),
+        "recall": spread("test/recall"),
         "trainable_pct": 100 * first["params/trainable"] / first["params/total"]
         if first
         else float("nan"),
@@ -224,7 +235,7 @@ def summarize(row: dict[str, Any]) -> dict[str, Any]:
         ),
         "saved_mb": first.get("saved_mb", float("nan")),
         "latency": row.get("latency"),
-        "collapsed": sum(m.get("test/top_class_share", 0.0) >= COLLAPSED for m in runs),
+        "collapsed": sum(collapsed(m) for m in runs),
         "failed": row["failed"],
     }
 
@@ -232,14 +243,19 @@ def summarize(row: dict[str, Any]) -> dict[str, Any]:
 def markdown(rows: list[dict[str, Any]]) -> str:
     """The comparison table, best mean headline metric (accuracy; entity F1 for NER) first."""
     headline = next((r["headline"] for r in rows if r["seeds"]), "test/acc")
-    columns = ["method", "best lr", "seeds", headline.replace("/", " "), "test F1"]
+    # where F1 is the headline (entity F1), its precision and recall take the F1 column
+    tagger = headline == "test/f1"
+    second = "test precision / recall" if tagger else "test F1"
+    columns = ["method", "best lr", "seeds", headline.replace("/", " "), second]
     columns += ["trainable %", "wall time"]
     columns += ["peak memory", "saved model", "batch-1 p50 (merged)", "note"]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for r in sorted(rows, key=lambda r: -r["score"][0] if r["seeds"] else 1.0):
         notes = []
         if r["collapsed"]:
-            notes.append(f"collapsed to one class in {r['collapsed']} of {r['seeds']} runs")
+            notes.append(
+                f"collapsed to the majority class in {r['collapsed']} of {r['seeds']} runs"
+            )
         notes += [f"failed: {reason}" for reason in r["failed"]]
         if not r["seeds"]:
             lines.append(
@@ -247,9 +263,11 @@ def markdown(rows: list[dict[str, Any]]) -> str:
             )
             continue
         rate = "-" if r["best_lr"] is None else f"{r['best_lr']:.1e}"
+        parts = (r["precision"], r["recall"]) if tagger else (r["f1"],)
+        detail = " / ".join(_spread_cell(part, r["seeds"]) for part in parts)
         lines.append(
             f"| {r['method']} | {rate} | {r['seeds']} | "
-            f"{_spread_cell(r['score'], r['seeds'])} | {_spread_cell(r['f1'], r['seeds'])} | "
+            f"{_spread_cell(r['score'], r['seeds'])} | {detail} | "
             f"{_percent_cell(r['trainable_pct'])} | {r['wall_min']:.1f} min | "
             f"{_size_cell(r['peak_mb'], ',.0f')} | {_size_cell(r['saved_mb'], '.1f')} | "
             f"{_latency_cell(r['latency'])} | {'; '.join(notes)} |"

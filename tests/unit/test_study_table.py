@@ -28,3 +28,39 @@ def test_a_size_that_was_not_measured_is_a_dash() -> None:
     assert _size_cell(1888.9, ",.0f") == "1,889 MiB"
     assert _size_cell(0.0, ".1f") == "-"  # a prompting baseline saves nothing
     assert _size_cell(float("nan"), ",.0f") == "-"
+
+
+def _row(headline: str, runs: list[dict[str, float]]) -> dict[str, object]:
+    cost = {"params/trainable": 1, "params/total": 100, "time/wall_s": 60.0}
+    return {
+        "method": "lora",
+        "headline": headline,
+        "best_lr": 1e-3,
+        "runs": [{"metrics": {**cost, **m}} for m in runs],
+        "failed": [],
+        "latency": None,
+    }
+
+
+def test_a_tagger_row_shows_precision_and_recall_and_flags_runs_that_found_nothing() -> None:
+    from ftexp.study import markdown, summarize
+
+    found = {"test/f1": 0.5, "test/precision": 0.6, "test/recall": 0.4}
+    nothing = {"test/f1": 0.0, "test/precision": 0.0, "test/recall": 0.0}  # every token O
+    table = markdown([summarize(_row("test/f1", [found, nothing]))])
+    header, _, line = table.splitlines()
+    assert "test f1 | test precision / recall |" in header
+    assert "| 0.250 +- 0.354 | 0.300 +- 0.424 / 0.200 +- 0.283 |" in line
+    assert line.endswith("collapsed to the majority class in 1 of 2 runs |")
+
+
+def test_a_classifier_row_shows_f1_and_flags_one_class_runs_only() -> None:
+    from ftexp.study import markdown, summarize
+
+    fine = {"test/acc": 0.8, "test/f1": 0.79, "test/top_class_share": 0.55}
+    table = markdown([summarize(_row("test/acc", [fine, {**fine, "test/top_class_share": 0.99}]))])
+    header, _, line = table.splitlines()
+    assert "test acc | test F1 |" in header
+    assert "| 0.800 +- 0.000 | 0.790 +- 0.000 |" in line
+    assert line.endswith("collapsed to the majority class in 1 of 2 runs |")
+    assert not markdown([summarize(_row("test/acc", [fine]))]).splitlines()[2].endswith("runs |")
