@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 TORCH ?= torch==2.13.0   # CPU wheel; for CUDA pass e.g. TORCH="torch==2.13.0 --index-url <cuda index>"
 export FTEXP_CACHE ?= $(HOME)/.cache/ftexp
 
-.PHONY: help install run smoke test test-all lint type fmt compare compare-sweep bench bench-gpu bench-refusals slurm-up slurm-down clean
+.PHONY: help install run smoke test test-all lint type fmt compare compare-table compare-sweep bench bench-gpu bench-refusals slurm-up slurm-down clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "%-10s %s\n",$$1,$$2}'
@@ -55,6 +55,9 @@ COMPARE_DIR ?= outputs/$(COMPARE)
 
 compare: install  ## every method: lr searched on val, then SEEDS at the best (+ prompting baselines) -> mean +- std table + charts; resumable
 	$(PY) -m ftexp.study $(COMPARE_DIR) --methods=$(METHODS) --baselines=$(BASELINES) --seeds=$(SEEDS) --lr-factors=$(LR_FACTORS) experiment=$(COMPARE) $(ARGS)
+
+compare-table: install  ## the comparison table of the results kept so far (a running `make compare` too); runs nothing
+	$(PY) -m ftexp.study $(COMPARE_DIR) --kept-only --methods=$(METHODS) --baselines=$(BASELINES) --seeds=$(SEEDS) --lr-factors=$(LR_FACTORS) experiment=$(COMPARE) $(ARGS)
 
 compare-sweep: install  ## one run per method at its own rate (Hydra multirun) -> table + PNG
 	$(PY) -m ftexp -m experiment=$(COMPARE) method=$(METHODS) hydra.sweep.dir=$(COMPARE_DIR)/sweep $(ARGS)

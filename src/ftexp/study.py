@@ -89,6 +89,7 @@ class Study:
     seeds: list[int]
     lr_factors: list[float]
     retry_failed: bool = False
+    kept_only: bool = False  # run nothing: the table of what is kept (e.g. of a running study)
     # method -> overrides for its jobs alone (its row names them), e.g. a longer budget
     method_overrides: dict[str, list[str]] = field(default_factory=dict)
     ran: int = 0
@@ -105,6 +106,8 @@ class Study:
             kept: dict[str, Any] = json.loads(stored.read_text(encoding="utf-8"))
             if kept["status"] == "done" or not self.retry_failed:
                 return kept
+        if self.kept_only:
+            return {"status": "missing", "job": job.__dict__}
         outcome = self._run(job, self.root / "jobs" / key)
         stored.parent.mkdir(parents=True, exist_ok=True)
         tmp = stored.with_suffix(".tmp")
@@ -154,16 +157,25 @@ class Study:
             if r["status"] == "done" and metric in r["metrics"]
         }
         failed = [r["reason"] for r in search.values() if r["status"] == "failed"]
+        missing = sum(r["status"] == "missing" for r in search.values())
         if not scored:
-            return {"method": name, "failed": failed, "runs": [], "rates": rates}
+            return {
+                "method": name,
+                "failed": failed,
+                "runs": [],
+                "rates": rates,
+                "missing": missing,
+            }
         best = max(scored, key=lambda lr: scored[lr])
         headline = str(base.optimized_metric).replace("val/", "test/", 1)
         runs = [search[best]] + [
             self.result(Job(method, best, seed, overrides)) for seed in self.seeds[1:]
         ]
         failed += [r["reason"] for r in runs if r["status"] == "failed"]
+        missing += sum(r["status"] == "missing" for r in runs)
         done = [r for r in runs if r["status"] == "done"]
         return {
+            "missing": missing,
             "latency": latency(Path(done[0]["run_dir"])) if done else None,
             "method": name,
             "headline": headline,
@@ -186,6 +198,7 @@ class Study:
             return {"method": f"{name} (baseline)", "best_lr": None, "runs": [], "failed": failed}
         runs = [self.result(job) for job in (jobs if seeded else jobs[:1])]
         return {
+            "missing": sum(r["status"] == "missing" for r in runs),
             "method": f"{name} (baseline)",
             "best_lr": None,
             "runs": [r for r in runs if r["status"] == "done"],
@@ -237,6 +250,7 @@ def summarize(row: dict[str, Any]) -> dict[str, Any]:
         "latency": row.get("latency"),
         "collapsed": sum(collapsed(m) for m in runs),
         "failed": row["failed"],
+        "missing": row.get("missing", 0),
     }
 
 
@@ -257,6 +271,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
                 f"collapsed to the majority class in {r['collapsed']} of {r['seeds']} runs"
             )
         notes += [f"failed: {reason}" for reason in r["failed"]]
+        if r.get("missing"):
+            notes.append(f"{r['missing']} job(s) not run yet")
         if not r["seeds"]:
             lines.append(
                 f"| {r['method']} | - | 0 | - | - | - | - | - | - | - | {'; '.join(notes)} |"
@@ -385,6 +401,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lr-factors", default="0.3,1,3", help="times each method's own lr")
     parser.add_argument("--retry-failed", action="store_true", help="run failed jobs again")
     parser.add_argument(
+        "--kept-only",
+        action="store_true",
+        help="run nothing: the table of the results kept so far (e.g. while the study runs)",
+    )
+    parser.add_argument(
         "--method-overrides",
         action="append",
         default=[],
@@ -400,6 +421,7 @@ def main(argv: list[str] | None = None) -> None:
             seeds=[int(s) for s in args.seeds.split(",")],
             lr_factors=[float(f) for f in args.lr_factors.split(",")],
             retry_failed=args.retry_failed,
+            kept_only=args.kept_only,
             method_overrides=_per_method(args.method_overrides),
         )
         rows = [summarize(study.method_rows(m)) for m in args.methods.split(",") if m]

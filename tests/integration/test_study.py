@@ -35,6 +35,11 @@ def test_a_killed_study_resumes_and_the_table_has_every_method(tmp_path: Path, c
     proc.wait()
     kept = {p.name: p.read_text() for p in (study / "results").glob("*.json")}
     assert len(kept) >= 2
+    main([str(study), "--kept-only", *ARGS, *SHARED])  # the table so far: nothing runs
+    out = capsys.readouterr().out
+    assert "[study] 0 job(s) run now" in out
+    assert "job(s) not run yet" in out
+    assert len(list((study / "results").glob("*.json"))) == len(kept)
 
     main([str(study), *ARGS, *SHARED])
     out = capsys.readouterr().out
@@ -142,6 +147,6 @@ def test_a_tagging_study_ranks_by_entity_f1(tmp_path: Path) -> None:
     assert row["headline"] == "test/f1"  # the objective's own optimized metric, on test
     assert 0 <= row["score"][0] <= 1
     assert (
-        "| method | best lr | seeds | test f1 | test F1 |"
+        "| method | best lr | seeds | test f1 | test precision / recall |"
         in (tmp_path / "comparison.md").read_text()
     )
