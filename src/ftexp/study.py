@@ -176,7 +176,9 @@ class Study:
         done = [r for r in runs if r["status"] == "done"]
         return {
             "missing": missing,
-            "latency": latency(Path(done[0]["run_dir"])) if done else None,
+            "latency": latency(Path(done[0]["run_dir"]), measure=not self.kept_only)
+            if done
+            else None,
             "method": name,
             "headline": headline,
             "best_lr": best,
@@ -207,10 +209,13 @@ class Study:
         }
 
 
-def latency(run_dir: Path) -> dict[str, dict[str, float]] | None:
-    """The saved model's inference timings (``python -m ftexp.latency``), kept in its run dir."""
+def latency(run_dir: Path, measure: bool = True) -> dict[str, dict[str, float]] | None:
+    """The saved model's inference timings (``python -m ftexp.latency``), kept in its run dir.
+
+    ``measure=False`` reads kept timings only (a ``--kept-only`` table runs nothing).
+    """
     kept = run_dir / "latency.json"
-    if not kept.is_file():
+    if measure and not kept.is_file():
         subprocess.run(
             [sys.executable, "-m", "ftexp.latency", str(run_dir)], capture_output=True, check=False
         )

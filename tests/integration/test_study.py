@@ -40,6 +40,7 @@ def test_a_killed_study_resumes_and_the_table_has_every_method(tmp_path: Path, c
     assert "[study] 0 job(s) run now" in out
     assert "job(s) not run yet" in out
     assert len(list((study / "results").glob("*.json"))) == len(kept)
+    assert not list((study / "jobs").glob("*/latency.json"))  # no timing taken either
 
     main([str(study), *ARGS, *SHARED])
     out = capsys.readouterr().out
