@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -125,8 +126,13 @@ class AdamWConfig:
 
 
 def in_modules(name: str, modules: set[str]) -> bool:
-    """Whether parameter ``name`` lies in one of ``modules``, under any wrapper prefix."""
-    return any(f".{module}." in f".{name}" for module in modules)
+    """Whether parameter ``name`` lies in one of ``modules``, under any wrapper prefix.
+
+    PEFT's trained copy of a whole head (``classifier.modules_to_save.default.dense``) is read
+    as the module it copies (``classifier.dense``).
+    """
+    plain = re.sub(r"\.modules_to_save\.[^.]+", "", f".{name}")
+    return any(f".{module}." in plain for module in modules)
 
 
 def scale_row_steps(

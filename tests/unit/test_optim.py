@@ -88,3 +88,6 @@ def test_head_scale_multiplies_only_the_head_under_any_wrapper() -> None:
     scales = AdamWConfig(head_lr_scale=10).head_scales(names, {"classifier"}, {names[0]: 0.5})
     assert scales == {names[0]: 0.5, names[1]: 10.0, names[2]: 10.0}
     assert AdamWConfig().head_scales(names, {"classifier"}, {}) == {}
+    two_layers = {"classifier.dense", "classifier.out_proj"}  # a RoBERTa-style head
+    wrapped = "base_model.model.classifier.modules_to_save.default.dense.weight"  # PEFT's copy
+    assert AdamWConfig(head_lr_scale=10).head_scales([wrapped], two_layers, {}) == {wrapped: 10}
