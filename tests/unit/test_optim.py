@@ -91,3 +91,21 @@ def test_head_scale_multiplies_only_the_head_under_any_wrapper() -> None:
     two_layers = {"classifier.dense", "classifier.out_proj"}  # a RoBERTa-style head
     wrapped = "base_model.model.classifier.modules_to_save.default.dense.weight"  # PEFT's copy
     assert AdamWConfig(head_lr_scale=10).head_scales([wrapped], two_layers, {}) == {wrapped: 10}
+
+
+def test_a_loader_saved_after_its_last_batch_resumes_the_next_epoch_whole() -> None:
+    from ftexp.data.resumable import ResumableLoader
+
+    loader = ResumableLoader(list(range(10)), batch_size=2)
+    batches = iter(loader)
+    for _ in range(5):  # every batch handed out; a preemption save lands before StopIteration
+        next(batches)
+    assert loader.state_dict() == {"served": 0}
+    fresh = ResumableLoader(list(range(10)), batch_size=2)
+    fresh.load_state_dict(loader.state_dict())
+    assert len(list(fresh)) == 5
+    mid = ResumableLoader(list(range(10)), batch_size=2)
+    batches = iter(mid)
+    next(batches)
+    next(batches)
+    assert mid.state_dict() == {"served": 2}  # mid-epoch: the resumed run skips those two

@@ -37,8 +37,13 @@ class ResumableLoader(DataLoader):  # type: ignore[type-arg]
         return super().__len__() - self._skip
 
     def state_dict(self) -> dict[str, int]:
-        """Batches trained on so far in the current epoch (0 once it is over)."""
-        return {"served": 0 if self.exhausted else self.served}
+        """Batches trained on so far in the current epoch (0 once it is over).
+
+        The last batch counts as over too: a checkpoint taken right after it (a preemption
+        save in ``on_train_batch_end``) resumes in the next epoch, which must not skip anything.
+        """
+        over = self.exhausted or self.served >= super().__len__()
+        return {"served": 0 if over else self.served}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         """Skip the batches an interrupted run already trained on."""
