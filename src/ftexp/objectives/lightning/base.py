@@ -134,11 +134,15 @@ class FinetuneModule(L.LightningModule):
         self.head_modules = head_module_names(backbone)
         if not self.new_tokens:
             return self.method.apply(backbone, self.task)
-        vocabulary = len(self.processor)
-        grow_embeddings(backbone, vocabulary)
+        grow_embeddings(backbone, len(self.processor))
         model = self.method.apply(backbone, self.task)
-        train_new_rows(model, vocabulary - self.new_tokens)
+        train_new_rows(model, self.first_new_row)
         return model
+
+    @property
+    def first_new_row(self) -> int:
+        """The embedding row of the first token added to the vocabulary."""
+        return len(self.processor) - self.new_tokens
 
     def configure_optimizers(self) -> Any:
         """AdamW over trainable parameters with a per-step warmup/decay schedule."""
@@ -153,8 +157,7 @@ class FinetuneModule(L.LightningModule):
         if self.new_tokens and self.optim.new_rows_lr is not None:
             weight = self.model.get_input_embeddings().weight  # type: ignore[operator]
             own = self.optim.lr * scales.get(next(n for n, p in named if p is weight), 1.0)
-            first = len(self.processor) - self.new_tokens
-            scale_row_steps(optimizer, weight, first, self.optim.new_rows_lr / own)
+            scale_row_steps(optimizer, weight, self.first_new_row, self.optim.new_rows_lr / own)
         schedule = {"scheduler": scheduler, "interval": "step"}
         return {"optimizer": optimizer, "lr_scheduler": schedule}
 
