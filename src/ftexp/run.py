@@ -98,7 +98,8 @@ def train(cfg: DictConfig, checked: dict[str, Any] | None = None) -> dict[str, f
     if cfg.get("save_model"):
         exported = module.exportable_model()  # under FSDP2 a collective: every rank calls it
         if exported is not None:
-            save_model(exported, module.method, data, out_dir / "model", module.new_tokens)
+            new_rows = module.first_new_row if module.new_tokens else None
+            save_model(exported, module.method, data, out_dir / "model", new_rows)
             if cfg.get("upload_model"):
                 tracking.upload_model(trainer, out_dir / "model")
     if cfg.get("test"):
@@ -130,18 +131,18 @@ def _resume_if_requeued(cfg: DictConfig, out_dir: Path) -> None:
 
 
 def save_model(
-    model: Any, method: Any, data: DataModule, model_dir: Path, new_tokens: int = 0
+    model: Any, method: Any, data: DataModule, model_dir: Path, first_new_row: int | None = None
 ) -> None:
     """Save the fine-tuned model in HF/PEFT format with its processor (tokenizer).
 
     Written into a temporary folder that replaces ``model_dir`` only once complete, so a run
     killed while saving leaves the previous model folder intact. An adapter holds no embeddings:
-    the rows of tokens added to the vocabulary are saved beside it.
+    the rows of tokens added to the vocabulary (from ``first_new_row`` on) are saved beside it.
     """
     with replaced_dir(model_dir) as tmp:
         method.save(model, tmp)
-        if new_tokens and method.saves_adapter:
-            save_new_rows(model, tmp, len(data.data.processor) - new_tokens)
+        if first_new_row is not None and method.saves_adapter:
+            save_new_rows(model, tmp, first_new_row)
         data.data.processor.save_pretrained(tmp)
         labels = data.data.class_names()
         if labels is not None:

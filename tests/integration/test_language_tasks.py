@@ -111,7 +111,7 @@ def test_added_tokens_train_and_reload_with_the_model_or_adapter(
     assert not torch.equal(after[first:], before[first:])  # the new rows learn
     if method != "full":  # the method keeps the pretrained rows frozen
         torch.testing.assert_close(after[:first], before[:first], rtol=0, atol=0)
-    save_model(module.model, module.method, data, tmp_path / "model", module.new_tokens)
+    save_model(module.model, module.method, data, tmp_path / "model", module.first_new_row)
     if module.method.saves_adapter:  # the added rows beside it, never the whole matrix
         saved = [f for f in (tmp_path / "model").glob("*.safetensors") if f.name != ROWS_FILE]
         assert saved

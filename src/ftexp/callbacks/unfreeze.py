@@ -20,6 +20,7 @@ class UnfreezeSchedule(L.Callback):
         if stage != self.stage:
             self.method.set_stage(pl_module.model, stage)
             self.stage = stage
+            pl_module.recount_trainable()
             pl_module.log("method/unfrozen_blocks", float(stage), on_step=True, on_epoch=False)
 
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: Any, *args: Any) -> None:

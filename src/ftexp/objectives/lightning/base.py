@@ -103,6 +103,17 @@ class FinetuneModule(L.LightningModule):
         counts = describe_counts(trainable, total)
         rank_zero_info(f"[ftexp] {type(self.method).__name__}: {counts}")
 
+    def recount_trainable(self) -> None:
+        """Keep ``params/trainable`` at the most parameters trained at once.
+
+        A method whose trainable set grows during training (gradual unfreezing) calls this
+        after it grows; the count at the start would understate what the run trained.
+        """
+        assert self.model is not None
+        trainable, _ = count_parameters(self.model)
+        widest = max(self.param_counts.get("params/trainable", 0), trainable)
+        self.param_counts["params/trainable"] = widest
+
     def prepared(self, model: nn.Module) -> nn.Module:
         """The model as this objective uses it, before counting (default: as the method left it)."""
         return model
