@@ -1,7 +1,8 @@
 """``python -m ftexp.study <dir>``: a fair, resumable method comparison.
 
 For each method: a learning-rate search on the validation split (the method's own rate times
-each ``--lr-factors``, first seed), then every ``--seeds`` at the best rate; the table gives test
+each ``--lr-factors``, first seed; with ``--widen N``, up to N more rates past the grid's edge
+while the best is on it), then every ``--seeds`` at the best rate; the table gives test
 accuracy and F1 as mean +- std over seeds, with cost columns and a flag for runs that collapsed
 to one class. Each job is keyed by its resolved config: its result is kept under
 ``<dir>/results/<key>.json``, so a rerun (or a killed study, started again) runs only what is
@@ -13,7 +14,6 @@ is recorded with its reason and the others go on. ``--baselines`` adds rows that
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import statistics
@@ -25,6 +25,7 @@ from typing import Any
 
 from ftexp.compare import folder_mb
 from ftexp.errors import refusals
+from ftexp.study_keys import job_key, plain_config, still_holds
 
 COLLAPSED = 0.98  # a run predicting one class for this share of the test split learned nothing
 
@@ -69,17 +70,6 @@ def compose(arguments: list[str]) -> Any:
         return hydra_compose("train", overrides=arguments)
 
 
-def job_key(cfg: Any) -> str:
-    """A job's identity: the hash of its resolved config without where it writes."""
-    from omegaconf import OmegaConf
-
-    plain = OmegaConf.to_container(cfg, resolve=False)
-    assert isinstance(plain, dict)
-    plain.pop("paths", None)  # the run dir is where a job writes, not what it is
-    text = json.dumps(plain, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
 @dataclass
 class Study:
     """The jobs of a study and their kept results."""
@@ -88,32 +78,60 @@ class Study:
     overrides: list[str]
     seeds: list[int]
     lr_factors: list[float]
+    widen: int = 0  # steps the rate search may take past the grid's edge while the best is on it
     retry_failed: bool = False
     kept_only: bool = False  # run nothing: the table of what is kept (e.g. of a running study)
     # method -> overrides for its jobs alone (its row names them), e.g. a longer budget
     method_overrides: dict[str, list[str]] = field(default_factory=dict)
     ran: int = 0
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _defaults: dict[str, Any] | None = None  # the base config, composed once when first needed
 
     def result(self, job: Job) -> dict[str, Any]:
         """The job's result: kept from an earlier run, or from running it now."""
         try:
-            key = job_key(compose(job.arguments()))
+            cfg = compose(job.arguments())
         except Exception as err:  # the config cannot even be composed: a failed row
             return {"status": "failed", "reason": _first_line(err), "job": job.__dict__}
+        key = job_key(cfg)
         stored = self.root / "results" / f"{key}.json"
+        if not stored.is_file():
+            self._adopt_older(job, plain_config(cfg), stored)
         if stored.is_file():
             kept: dict[str, Any] = json.loads(stored.read_text(encoding="utf-8"))
             if kept["status"] == "done" or not self.retry_failed:
                 return kept
         if self.kept_only:
             return {"status": "missing", "job": job.__dict__}
-        outcome = self._run(job, self.root / "jobs" / key)
-        stored.parent.mkdir(parents=True, exist_ok=True)
-        tmp = stored.with_suffix(".tmp")
-        tmp.write_text(json.dumps(outcome, indent=2, default=str), encoding="utf-8")
-        tmp.replace(stored)  # a study killed here keeps the job's old state, never half a file
+        outcome = {**self._run(job, self.root / "jobs" / key), "config": plain_config(cfg)}
+        _write_atomically(stored, outcome)
         return outcome
+
+    def _adopt_older(self, job: Job, config: dict[str, Any], stored: Path) -> None:
+        """Keep under ``stored`` a done result of this job whose older config still holds.
+
+        Kept by an earlier ftexp version: its key differs only because a config key was added
+        since, at its default (``still_holds``). Its config is the one it recorded, or its run
+        dir's ``.hydra/config.yaml`` for results kept before configs were recorded.
+        """
+        from omegaconf import OmegaConf
+
+        if self._defaults is None:
+            self._defaults = plain_config(compose([]))
+        identity = json.loads(json.dumps(job.__dict__))
+        for path in sorted(stored.parent.glob("*.json")):
+            kept = json.loads(path.read_text(encoding="utf-8"))
+            if kept.get("status") != "done" or kept.get("job") != identity:
+                continue
+            older = kept.get("config")
+            recorded = Path(kept["run_dir"]) / ".hydra" / "config.yaml"
+            if older is None and recorded.is_file():
+                older = plain_config(OmegaConf.load(recorded))
+            if older is not None and still_holds(older, config, self._defaults):
+                adopted = {**kept, "config": config, "adopted_from": path.stem}
+                _write_atomically(stored, adopted)
+                print(f"[study] {job.method} seed={job.seed}: kept as {path.stem}", flush=True)
+                return
 
     def _run(self, job: Job, run_dir: Path) -> dict[str, Any]:
         arguments = [*job.arguments(), f"hydra.run.dir={run_dir}"]
@@ -151,11 +169,14 @@ class Study:
         sign = 1 if str(base.optimized_mode) == "max" else -1
         rates = [float(base.method.lr) * f for f in self.lr_factors]
         search = {lr: self.result(Job(method, lr, self.seeds[0], overrides)) for lr in rates}
-        scored = {
-            lr: sign * r["metrics"][metric]
-            for lr, r in search.items()
-            if r["status"] == "done" and metric in r["metrics"]
-        }
+        scored = _scored(search, metric, sign)
+        for _ in range(self.widen):  # the best rate on the grid's edge: one step beyond it
+            beyond = rate_beyond(scored)
+            if beyond is None or beyond in search:
+                break
+            search[beyond] = self.result(Job(method, beyond, self.seeds[0], overrides))
+            scored = _scored(search, metric, sign)
+        rates = sorted(search)
         failed = [r["reason"] for r in search.values() if r["status"] == "failed"]
         missing = sum(r["status"] == "missing" for r in search.values())
         if not scored:
@@ -184,6 +205,7 @@ class Study:
             "best_lr": best,
             "rates": rates,
             "search": {lr: sign * v for lr, v in scored.items()},
+            "edge": grid_edge(scored),
             "runs": done,
             "failed": failed,
         }
@@ -207,6 +229,46 @@ class Study:
             "failed": [r["reason"] for r in runs if r["status"] == "failed"],
             "latency": None,
         }
+
+
+def _write_atomically(path: Path, result: dict[str, Any]) -> None:
+    """Write a result whole: a study killed here keeps the job's old state, never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _scored(search: dict[float, dict[str, Any]], metric: str, sign: int) -> dict[float, float]:
+    """The searched rates that finished, each with its score (higher is better)."""
+    return {
+        lr: sign * r["metrics"][metric]
+        for lr, r in search.items()
+        if r["status"] == "done" and metric in r["metrics"]
+    }
+
+
+def grid_edge(scored: dict[float, float]) -> str | None:
+    """``top`` or ``bottom`` where the best rate is the grid's highest or lowest, else None.
+
+    A best rate on the edge means the search did not bracket the optimum: a rate beyond it
+    may be better still.
+    """
+    if len(scored) < 2:
+        return None
+    best = max(scored, key=lambda lr: scored[lr])
+    return "top" if best == max(scored) else "bottom" if best == min(scored) else None
+
+
+def rate_beyond(scored: dict[float, float]) -> float | None:
+    """The next rate past the best one on the grid's edge, one grid step (its own ratio) out."""
+    edge = grid_edge(scored)
+    rates = sorted(scored)
+    if edge == "top":
+        return rates[-1] * rates[-1] / rates[-2]
+    if edge == "bottom":
+        return rates[0] * rates[0] / rates[1]
+    return None
 
 
 def latency(run_dir: Path, measure: bool = True) -> dict[str, dict[str, float]] | None:
@@ -254,6 +316,8 @@ def summarize(row: dict[str, Any]) -> dict[str, Any]:
         "saved_mb": first.get("saved_mb", float("nan")),
         "latency": row.get("latency"),
         "collapsed": sum(collapsed(m) for m in runs),
+        "edge": row.get("edge"),
+        "search": row.get("search", {}),  # each searched rate's validation score
         "failed": row["failed"],
         "missing": row.get("missing", 0),
     }
@@ -275,6 +339,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
             notes.append(
                 f"collapsed to the majority class in {r['collapsed']} of {r['seeds']} runs"
             )
+        if r.get("edge"):
+            notes.append(f"best rate at the {r['edge']} of the searched grid")
         notes += [f"failed: {reason}" for reason in r["failed"]]
         if r.get("missing"):
             notes.append(f"{r['missing']} job(s) not run yet")
@@ -404,6 +470,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--seeds", default="42,43,44")
     parser.add_argument("--lr-factors", default="0.3,1,3", help="times each method's own lr")
+    parser.add_argument(
+        "--widen",
+        type=int,
+        default=0,
+        help="while a method's best rate is the grid's highest or lowest, search up to N more "
+        "rates past it (one grid step each)",
+    )
     parser.add_argument("--retry-failed", action="store_true", help="run failed jobs again")
     parser.add_argument(
         "--kept-only",
@@ -425,6 +498,7 @@ def main(argv: list[str] | None = None) -> None:
             overrides=list(args.overrides),
             seeds=[int(s) for s in args.seeds.split(",")],
             lr_factors=[float(f) for f in args.lr_factors.split(",")],
+            widen=args.widen,
             retry_failed=args.retry_failed,
             kept_only=args.kept_only,
             method_overrides=_per_method(args.method_overrides),

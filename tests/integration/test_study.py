@@ -151,3 +151,47 @@ def test_a_tagging_study_ranks_by_entity_f1(tmp_path: Path) -> None:
         "| method | best lr | seeds | test f1 | test precision / recall |"
         in (tmp_path / "comparison.md").read_text()
     )
+
+
+def test_a_search_whose_best_rate_is_on_the_edge_widens_past_it(tmp_path: Path) -> None:
+    # with two rates the best is always on an edge: --widen 1 adds exactly one rate beyond it
+    args = ["--methods", "lora", "--seeds", "1", "--lr-factors", "0.5,2", *SHARED]
+    main([str(tmp_path), *args])
+    (narrow,) = json.loads((tmp_path / "comparison.json").read_text())
+    assert narrow["edge"] in {"top", "bottom"}
+    main([str(tmp_path), "--widen", "1", *args])
+    (wide,) = json.loads((tmp_path / "comparison.json").read_text())
+    searched = sorted(float(lr) for lr in wide["search"])
+    beyond = 8e-3 if narrow["edge"] == "top" else 1.25e-4  # 1e-3 x 2 x 4, or x 0.5 / 4
+    assert searched == pytest.approx(sorted([5e-4, 2e-3, beyond]))
+    assert len(list((tmp_path / "results").glob("*.json"))) == 3  # the two rates were kept
+    assert wide["best_lr"] == float(max(wide["search"], key=lambda lr: wide["search"][lr]))
+
+
+def test_results_kept_by_an_older_version_are_reused_unless_their_config_changed(
+    tmp_path: Path, capsys
+) -> None:
+    args = [str(tmp_path), "--methods", "lora", "--seeds", "1", "--lr-factors", "1", *SHARED]
+    main(args)
+    (result,) = (tmp_path / "results").glob("*.json")
+    kept = json.loads(result.read_text())
+    # as an older version kept it: another key, no recorded config, and a config without a
+    # key added since (at its default), read from the run dir
+    recorded = Path(kept["run_dir"]) / ".hydra" / "config.yaml"
+    older = recorded.read_text()
+    assert "  head_lr_scale: 1.0\n" in older
+    recorded.write_text(older.replace("  head_lr_scale: 1.0\n", ""))
+    del kept["config"]
+    result.unlink()
+    (tmp_path / "results" / "0000000000000000.json").write_text(json.dumps(kept))
+    capsys.readouterr()
+    main(args)
+    out = capsys.readouterr().out
+    assert "kept as 0000000000000000" in out
+    assert "[study] 0 job(s) run now" in out
+    assert json.loads(result.read_text())["metrics"] == kept["metrics"]
+
+    result.unlink()  # an older run whose settings differ is not today's job: it runs again
+    recorded.write_text(older.replace("  head_lr_scale: 1.0\n", "  head_lr_scale: 3.0\n"))
+    main(args)
+    assert "[study] 1 job(s) run now" in capsys.readouterr().out

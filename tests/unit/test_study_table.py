@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ftexp.study import frontier
 
 
@@ -64,3 +66,27 @@ def test_a_classifier_row_shows_f1_and_flags_one_class_runs_only() -> None:
     assert "| 0.800 +- 0.000 | 0.790 +- 0.000 |" in line
     assert line.endswith("collapsed to the majority class in 1 of 2 runs |")
     assert not markdown([summarize(_row("test/acc", [fine]))]).splitlines()[2].endswith("runs |")
+
+
+def test_the_grid_edge_and_the_rate_one_step_past_it() -> None:
+    from ftexp.study import grid_edge, rate_beyond
+
+    assert grid_edge({1e-4: 0.6, 3e-4: 0.7, 9e-4: 0.8}) == "top"
+    assert rate_beyond({1e-4: 0.6, 3e-4: 0.7, 9e-4: 0.8}) == pytest.approx(2.7e-3)
+    assert grid_edge({1e-4: 0.8, 3e-4: 0.7, 9e-4: 0.6}) == "bottom"
+    assert rate_beyond({1e-4: 0.8, 3e-4: 0.7, 9e-4: 0.6}) == pytest.approx(1e-4 / 3)
+    assert grid_edge({1e-4: 0.6, 3e-4: 0.8, 9e-4: 0.7}) is None  # bracketed: nothing to widen
+    assert rate_beyond({1e-4: 0.6, 3e-4: 0.8, 9e-4: 0.7}) is None
+    assert grid_edge({1e-3: 0.8}) is None  # one rate: no grid to be on the edge of
+
+
+def test_a_row_whose_best_rate_is_on_the_edge_says_so() -> None:
+    from ftexp.study import markdown, summarize
+
+    row = {**_row("test/acc", [{"test/acc": 0.8, "test/f1": 0.79}]), "edge": "top"}
+    assert (
+        markdown([summarize(row)])
+        .splitlines()[-1]
+        .endswith("best rate at the top of the searched grid |")
+    )
+    assert "searched grid" not in markdown([summarize({**row, "edge": None})])
