@@ -82,7 +82,9 @@ def test_every_method_trains_a_token_classifier_and_reloads(method: str, tmp_pat
     assert all(kind in {"PER", "LOC", "ORG"} for _, kind, _ in entities)
 
 
-@pytest.mark.parametrize("method", ["lora", "adapter", "prompt", "freeze", "full"])
+@pytest.mark.parametrize(
+    "method", ["lora", "adapter", "prompt", "freeze", "full", "gradual_unfreeze"]
+)
 def test_added_tokens_train_and_reload_with_the_model_or_adapter(
     method: str, tmp_path: Path
 ) -> None:
@@ -161,12 +163,16 @@ def test_head_and_added_rows_train_at_their_own_rates(method: str, tmp_path: Pat
 
 
 def _fit_steps(module: object, data: object, steps: int) -> Any:
-    """Train ``module`` for ``steps`` optimiser steps with a real, seeded Trainer."""
+    """Train ``module`` for ``steps`` optimiser steps with a real, seeded Trainer.
+
+    With the method's callbacks, as a run has them (gradual unfreezing sets its stage there).
+    """
     import lightning as L
 
     L.seed_everything(0)
     trainer = L.Trainer(
         max_steps=steps, accelerator="cpu", logger=False, enable_checkpointing=False,
+        callbacks=module.method.callbacks(),  # type: ignore[attr-defined]
         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
     )  # fmt: skip
     trainer.fit(module, datamodule=data)  # type: ignore[arg-type]

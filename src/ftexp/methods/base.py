@@ -106,12 +106,15 @@ def train_head_and(
 ) -> None:
     """Freeze everything except the task head and the names a method asks for.
 
-    Kept trainable: the head, names containing an ``also_train`` substring, and names ``extra``
-    accepts. Callers then open whatever else their method trains (e.g. the top blocks).
+    Kept trainable: the head, names containing an ``also_train`` substring, names ``extra``
+    accepts, and embedding rows added to the vocabulary (``train_rows_from``: a method that
+    re-freezes during training, like gradual unfreezing, must not freeze them). Callers then
+    open whatever else their method trains (e.g. the top blocks).
     """
-    from ftexp.utils.params import head_parameter_names
+    from ftexp.utils.params import head_parameter_names, trained_from_row
 
     head = set(head_parameter_names(model))
     for name, param in model.named_parameters():
-        keep = name in head or any(s in name for s in also_train)
+        added_rows = trained_from_row(param) is not None
+        keep = name in head or added_rows or any(s in name for s in also_train)
         param.requires_grad_(keep or (extra is not None and extra(name)))
