@@ -86,6 +86,8 @@ class Study:
     ran: int = 0
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     _defaults: dict[str, Any] | None = None  # the base config, composed once when first needed
+    # the done results found when first needed, by job: (file, result)
+    _kept_done: dict[str, list[tuple[Path, dict[str, Any]]]] | None = None
 
     def result(self, job: Job) -> dict[str, Any]:
         """The job's result: kept from an earlier run, or from running it now."""
@@ -93,17 +95,18 @@ class Study:
             cfg = compose(job.arguments())
         except Exception as err:  # the config cannot even be composed: a failed row
             return {"status": "failed", "reason": _first_line(err), "job": job.__dict__}
-        key = job_key(cfg)
+        config = plain_config(cfg)
+        key = job_key(config)
         stored = self.root / "results" / f"{key}.json"
         if not stored.is_file():
-            self._adopt_older(job, plain_config(cfg), stored)
+            self._adopt_older(job, config, stored)
         if stored.is_file():
             kept: dict[str, Any] = json.loads(stored.read_text(encoding="utf-8"))
             if kept["status"] == "done" or not self.retry_failed:
                 return kept
         if self.kept_only:
             return {"status": "missing", "job": job.__dict__}
-        outcome = {**self._run(job, self.root / "jobs" / key), "config": plain_config(cfg)}
+        outcome = {**self._run(job, self.root / "jobs" / key), "config": config}
         _write_atomically(stored, outcome)
         return outcome
 
@@ -118,11 +121,7 @@ class Study:
 
         if self._defaults is None:
             self._defaults = plain_config(compose([]))
-        identity = json.loads(json.dumps(job.__dict__))
-        for path in sorted(stored.parent.glob("*.json")):
-            kept = json.loads(path.read_text(encoding="utf-8"))
-            if kept.get("status") != "done" or kept.get("job") != identity:
-                continue
+        for path, kept in self._done_by_job(stored.parent).get(_identity(job.__dict__), []):
             older = kept.get("config")
             recorded = Path(kept["run_dir"]) / ".hydra" / "config.yaml"
             if older is None and recorded.is_file():
@@ -132,6 +131,19 @@ class Study:
                 _write_atomically(stored, adopted)
                 print(f"[study] {job.method} seed={job.seed}: kept as {path.stem}", flush=True)
                 return
+
+    def _done_by_job(self, results: Path) -> dict[str, list[tuple[Path, dict[str, Any]]]]:
+        """The done results kept when first asked, by job; read once, not once per job.
+
+        Results written later need no entry: each is under its job's current key already.
+        """
+        if self._kept_done is None:
+            self._kept_done = {}
+            for path in sorted(results.glob("*.json")):
+                kept = json.loads(path.read_text(encoding="utf-8"))
+                if kept.get("status") == "done":
+                    self._kept_done.setdefault(_identity(kept["job"]), []).append((path, kept))
+        return self._kept_done
 
     def _run(self, job: Job, run_dir: Path) -> dict[str, Any]:
         arguments = [*job.arguments(), f"hydra.run.dir={run_dir}"]
@@ -229,6 +241,11 @@ class Study:
             "failed": [r["reason"] for r in runs if r["status"] == "failed"],
             "latency": None,
         }
+
+
+def _identity(job: dict[str, Any]) -> str:
+    """A job's method, rate, seed and overrides as one comparable string (tuples as lists)."""
+    return json.dumps(job, sort_keys=True)
 
 
 def _write_atomically(path: Path, result: dict[str, Any]) -> None:

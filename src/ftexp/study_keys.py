@@ -23,9 +23,9 @@ def plain_config(cfg: Any) -> dict[str, Any]:
     return plain
 
 
-def job_key(cfg: Any) -> str:
-    """A job's identity: the hash of its composed config without where it writes."""
-    text = json.dumps(plain_config(cfg), sort_keys=True, default=str)
+def job_key(config: dict[str, Any]) -> str:
+    """A job's identity: the hash of its ``plain_config``."""
+    text = json.dumps(config, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
