@@ -209,9 +209,7 @@ class Study:
         done = [r for r in runs if r["status"] == "done"]
         return {
             "missing": missing,
-            "latency": latency(Path(done[0]["run_dir"]), measure=not self.kept_only)
-            if done
-            else None,
+            "latency": latency([Path(r["run_dir"]) for r in done], measure=not self.kept_only),
             "method": name,
             "headline": headline,
             "best_lr": best,
@@ -288,17 +286,27 @@ def rate_beyond(scored: dict[float, float]) -> float | None:
     return None
 
 
-def latency(run_dir: Path, measure: bool = True) -> dict[str, dict[str, float]] | None:
-    """The saved model's inference timings (``python -m ftexp.latency``), kept in its run dir.
+def latency(run_dirs: list[Path], measure: bool = True) -> dict[str, dict[str, float]] | None:
+    """The saved model's inference timings (``python -m ftexp.latency``) of a method's row.
 
+    Taken from the first of its runs (seeds) that keeps them, else measured on the first whose
+    saved model is still on disk, so a seed's run dir cleaned away costs the row nothing.
     ``measure=False`` reads kept timings only (a ``--kept-only`` table runs nothing).
     """
-    kept = run_dir / "latency.json"
-    if measure and not kept.is_file():
+    for run_dir in run_dirs:
+        kept = run_dir / "latency.json"
+        if kept.is_file():
+            return json.loads(kept.read_text(encoding="utf-8"))
+    for run_dir in run_dirs if measure else []:
+        if not (run_dir / "model").is_dir():
+            continue
         subprocess.run(
             [sys.executable, "-m", "ftexp.latency", str(run_dir)], capture_output=True, check=False
         )
-    return json.loads(kept.read_text(encoding="utf-8")) if kept.is_file() else None
+        kept = run_dir / "latency.json"
+        if kept.is_file():
+            return json.loads(kept.read_text(encoding="utf-8"))
+    return None
 
 
 def summarize(row: dict[str, Any]) -> dict[str, Any]:

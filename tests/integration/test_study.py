@@ -66,6 +66,17 @@ def test_a_killed_study_resumes_and_the_table_has_every_method(tmp_path: Path, c
     main([str(study), *ARGS, *SHARED])  # everything is kept now
     assert "[study] 0 job(s) run now" in capsys.readouterr().out
 
+    # the timed seed's run dir cleaned away: the row's timing comes from another seed's model
+    kept_now = [json.loads(p.read_text()) for p in (study / "results").glob("*.json")]
+    lora_runs = [Path(r["run_dir"]) for r in kept_now if r["job"]["method"] == "lora"]
+    (timed,) = [d for d in lora_runs if (d / "latency.json").is_file()]
+    shutil.rmtree(timed)
+    main([str(study), *ARGS, *SHARED])
+    assert "[study] 0 job(s) run now" in capsys.readouterr().out
+    rows = {r["method"]: r for r in json.loads((study / "comparison.json").read_text())}
+    assert rows["lora"]["latency"]["as_saved"]["p50_ms"] > 0
+    assert len(list((study / "jobs").glob("*/latency.json"))) == 2  # lora's other seed, the probe
+
 
 def test_a_job_stopped_before_its_first_checkpoint_starts_again(tmp_path: Path) -> None:
     study = tmp_path / "study"
