@@ -128,6 +128,28 @@ def test_added_tokens_train_and_reload_with_the_model_or_adapter(
         torch.testing.assert_close(model(**batch).logits, module.model(**batch).logits)
 
 
+def test_gradual_unfreezing_opens_the_pretrained_rows_with_the_embeddings(tmp_path: Path) -> None:
+    from ftexp.utils.params import count_parameters, trained_from_row, transformer_blocks
+
+    stages = ["method.unfreeze_embeddings=true", "method.unit=steps", "method.every=1"]
+    cfg = compose_cfg(
+        [*ZH_SENTIMENT, "method=gradual_unfreeze", *stages, "model.extend_vocab=from_data"],
+        tmp_path,
+    )
+    module, data = build_module(cfg)
+    first = module.first_new_row
+    weight = module.model.get_input_embeddings().weight
+    before = weight.detach().clone()
+    blocks = len(transformer_blocks(module.model))
+    _fit_steps(module, data, blocks + 3)  # stage blocks + 1 (step blocks + 1) opens embeddings
+    after = weight.detach()
+    assert not torch.equal(after[first:], before[first:])
+    assert not torch.equal(after[:first], before[:first])  # the pretrained rows train too now
+    assert trained_from_row(weight) is None
+    trainable = module.param_counts["params/trainable"]
+    assert trainable == count_parameters(module.model)[0] > weight.numel()
+
+
 @pytest.mark.parametrize("method", ["full", "lora"])
 def test_head_and_added_rows_train_at_their_own_rates(method: str, tmp_path: Path) -> None:
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ftexp.methods.base import train_head_and
 from ftexp.methods.layerwise import LayerwiseLR
-from ftexp.utils.params import transformer_blocks
+from ftexp.utils.params import train_all_rows, transformer_blocks
 
 if TYPE_CHECKING:
     from torch import nn
@@ -63,6 +63,7 @@ class GradualUnfreeze(LayerwiseLR):
             for name, param in model.named_parameters():
                 if "embed" in name:
                     param.requires_grad_(True)
+                    train_all_rows(param)  # pretrained rows too, where only added ones trained
 
     def optimizer_parameters(self, model: nn.Module) -> list[tuple[str, nn.Parameter]]:
         """Every parameter that will ever train, so the optimiser never has to be rebuilt."""

@@ -141,15 +141,22 @@ def train_new_rows(model: nn.Module, first: int) -> None:
     """Train embedding rows ``first:`` even where the method froze the embeddings."""
     import torch
 
-    from ftexp.utils.params import train_rows_from
+    from ftexp.utils.params import train_rows_from, trained_from_row
 
     weight = model.get_input_embeddings().weight  # type: ignore[operator]
     if weight.requires_grad:  # the method trains the whole matrix already
         return
     keep = torch.zeros(weight.shape[0], 1, dtype=weight.dtype, device=weight.device)
     keep[first:] = 1
+
+    def mask(grad: torch.Tensor) -> torch.Tensor:
+        # a method that opens the whole matrix later (train_all_rows) lifts the mark
+        if trained_from_row(weight) is None:
+            return grad
+        return grad * keep.to(grad.device, grad.dtype)
+
     weight.requires_grad_(True)
-    weight.register_hook(lambda grad: grad * keep.to(grad.device, grad.dtype))
+    weight.register_hook(mask)
     weight.no_weight_decay = True  # decoupled decay would move the frozen pretrained rows
     train_rows_from(weight, first)  # counted as those rows; adapters save them (save_new_rows)
 

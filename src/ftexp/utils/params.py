@@ -42,6 +42,12 @@ def train_rows_from(param: nn.Parameter, first: int) -> None:
     param.trained_from_row = first  # type: ignore[attr-defined]
 
 
+def train_all_rows(param: nn.Parameter) -> None:
+    """Lift a ``train_rows_from`` mark: every row of the matrix trains from now on."""
+    if hasattr(param, "trained_from_row"):
+        del param.trained_from_row
+
+
 def trained_from_row(param: nn.Parameter) -> int | None:
     """The first row that trains of a matrix marked by ``train_rows_from``; None if unmarked."""
     first = getattr(param, "trained_from_row", None)
