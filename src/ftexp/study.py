@@ -293,19 +293,20 @@ def latency(run_dirs: list[Path], measure: bool = True) -> dict[str, dict[str, f
     saved model is still on disk, so a seed's run dir cleaned away costs the row nothing.
     ``measure=False`` reads kept timings only (a ``--kept-only`` table runs nothing).
     """
+
+    def kept(run_dir: Path) -> dict[str, dict[str, float]] | None:
+        path = run_dir / "latency.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+    timed = next(filter(None, map(kept, run_dirs)), None)
+    if timed is not None or not measure:
+        return timed
     for run_dir in run_dirs:
-        kept = run_dir / "latency.json"
-        if kept.is_file():
-            return json.loads(kept.read_text(encoding="utf-8"))
-    for run_dir in run_dirs if measure else []:
-        if not (run_dir / "model").is_dir():
-            continue
-        subprocess.run(
-            [sys.executable, "-m", "ftexp.latency", str(run_dir)], capture_output=True, check=False
-        )
-        kept = run_dir / "latency.json"
-        if kept.is_file():
-            return json.loads(kept.read_text(encoding="utf-8"))
+        if (run_dir / "model").is_dir():
+            command = [sys.executable, "-m", "ftexp.latency", str(run_dir)]
+            subprocess.run(command, capture_output=True, check=False)
+            if (timed := kept(run_dir)) is not None:
+                return timed
     return None
 
 
