@@ -19,6 +19,8 @@ import shutil
 import statistics
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,8 +108,12 @@ class Study:
                 return kept
         if self.kept_only:
             return {"status": "missing", "job": job.__dict__}
-        outcome = {**self._run(job, self.root / "jobs" / key), "config": config}
-        _write_atomically(stored, outcome)
+        before = stored.read_text(encoding="utf-8") if stored.is_file() else None
+        with _claimed(self.root / "jobs" / f"{key}.lock"):
+            if stored.is_file() and stored.read_text(encoding="utf-8") != before:
+                return json.loads(stored.read_text(encoding="utf-8"))  # another study ran it
+            outcome = {**self._run(job, self.root / "jobs" / key), "config": config}
+            _write_atomically(stored, outcome)
         return outcome
 
     def _adopt_older(self, job: Job, config: dict[str, Any], stored: Path) -> None:
@@ -244,6 +250,21 @@ class Study:
 def _identity(job: dict[str, Any]) -> str:
     """A job's method, rate, seed and overrides as one comparable string (tuples as lists)."""
     return json.dumps(job, sort_keys=True)
+
+
+@contextmanager
+def _claimed(lock: Path) -> Iterator[None]:
+    """Hold a job while it runs, so two studies on one directory never run it twice.
+
+    A second study waits for the job, then takes its result, instead of running it again (and
+    clearing its run dir mid-run, as a job dir without a checkpoint is cleared).
+    """
+    import fcntl
+
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, or the process dies
+        yield
 
 
 def _write_atomically(path: Path, result: dict[str, Any]) -> None:

@@ -78,6 +78,20 @@ def test_a_killed_study_resumes_and_the_table_has_every_method(tmp_path: Path, c
     assert len(list((study / "jobs").glob("*/latency.json"))) == 2  # lora's other seed, the probe
 
 
+def test_two_studies_on_one_directory_run_each_job_once(tmp_path: Path) -> None:
+    study = tmp_path / "study"
+    args = [str(study), "--methods", "lora", "--seeds", "1", "--lr-factors", "0.5,2", *SHARED]
+    command = [sys.executable, "-m", "ftexp.study", *args]
+    both = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [proc.communicate(timeout=600)[0] for proc in both]
+    assert [proc.returncode for proc in both] == [0, 0]
+    started = [line for out in outs for line in out.splitlines() if " -> " in line]
+    assert len(started) == 2, started  # each of the 2 jobs once, by one study or the other
+    kept = [json.loads(p.read_text()) for p in (study / "results").glob("*.json")]
+    assert [r["status"] for r in kept] == ["done", "done"]
+    assert all("| lora |" in out for out in outs)  # the waiting study tables the other's result
+
+
 def test_a_job_stopped_before_its_first_checkpoint_starts_again(tmp_path: Path) -> None:
     study = tmp_path / "study"
     args = [str(study), "--methods", "lora", "--seeds", "1", "--lr-factors", "1", *SHARED]
