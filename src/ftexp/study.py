@@ -109,10 +109,11 @@ class Study:
         if self.kept_only:
             return {"status": "missing", "job": job.__dict__}
         before = stored.read_text(encoding="utf-8") if stored.is_file() else None
-        with _claimed(self.root / "jobs" / f"{key}.lock"):
+        run_dir = self.root / "jobs" / key
+        with _claimed(run_dir):
             if stored.is_file() and stored.read_text(encoding="utf-8") != before:
                 return json.loads(stored.read_text(encoding="utf-8"))  # another study ran it
-            outcome = {**self._run(job, self.root / "jobs" / key), "config": config}
+            outcome = {**self._run(job, run_dir), "config": config}
             _write_atomically(stored, outcome)
         return outcome
 
@@ -253,14 +254,15 @@ def _identity(job: dict[str, Any]) -> str:
 
 
 @contextmanager
-def _claimed(lock: Path) -> Iterator[None]:
-    """Hold a job while it runs, so two studies on one directory never run it twice.
+def _claimed(run_dir: Path) -> Iterator[None]:
+    """Hold a job (by its run dir) while it runs or is timed: studies sharing a directory.
 
     A second study waits for the job, then takes its result, instead of running it again (and
     clearing its run dir mid-run, as a job dir without a checkpoint is cleared).
     """
     import fcntl
 
+    lock = run_dir.with_name(f"{run_dir.name}.lock")
     lock.parent.mkdir(parents=True, exist_ok=True)
     with lock.open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, or the process dies
@@ -323,11 +325,15 @@ def latency(run_dirs: list[Path], measure: bool = True) -> dict[str, dict[str, f
     if timed is not None or not measure:
         return timed
     for run_dir in run_dirs:
-        if (run_dir / "model").is_dir():
-            command = [sys.executable, "-m", "ftexp.latency", str(run_dir)]
-            subprocess.run(command, capture_output=True, check=False)
-            if (timed := kept(run_dir)) is not None:
-                return timed
+        if not (run_dir / "model").is_dir():
+            continue
+        with _claimed(run_dir):  # a study beside this one
+            if (timed := kept(run_dir)) is None:  # may have timed it while this one waited
+                command = [sys.executable, "-m", "ftexp.latency", str(run_dir)]
+                subprocess.run(command, capture_output=True, check=False)
+                timed = kept(run_dir)
+        if timed is not None:
+            return timed
     return None
 
 
