@@ -111,8 +111,9 @@ class Study:
         before = stored.read_text(encoding="utf-8") if stored.is_file() else None
         run_dir = self.root / "jobs" / key
         with _claimed(run_dir):
-            if stored.is_file() and stored.read_text(encoding="utf-8") != before:
-                return json.loads(stored.read_text(encoding="utf-8"))  # another study ran it
+            now = stored.read_text(encoding="utf-8") if stored.is_file() else None
+            if now is not None and now != before:
+                return json.loads(now)  # another study ran it while this one waited
             outcome = {**self._run(job, run_dir), "config": config}
             _write_atomically(stored, outcome)
         return outcome
