@@ -10,7 +10,7 @@ from hydra.utils import instantiate
 
 from ftexp.errors import ConfigError
 from ftexp.methods.base import Method
-from ftexp.utils.config_check import check_and_build
+from ftexp.utils.config_check import check_and_build, check_components
 from tests.conftest import FIXTURES, TINY, TINY_CSV, compose_cfg, group_options
 
 GROUPS = [
@@ -118,6 +118,17 @@ def test_every_experiment_composes(experiment: str) -> None:
     cfg = compose_cfg([f"experiment={experiment}"])
     assert cfg.method._target_.startswith("ftexp.methods.")
     assert cfg.optim.lr == cfg.method.lr
+
+
+@pytest.mark.parametrize("baseline", group_options("baseline"))
+@pytest.mark.parametrize("experiment", ["compare", "compare_sentiment_zh"])
+def test_every_classification_comparison_takes_the_prompting_baselines(
+    experiment: str, baseline: str
+) -> None:
+    # the Chinese comparison sets optim.new_rows_lr for its extended vocabulary: a baseline
+    # swaps in a model without one and trains nothing, so that setting must not refuse it
+    cfg = compose_cfg([f"experiment={experiment}", f"+baseline={baseline}"])
+    assert check_components(cfg)[1] == []
 
 
 def test_objective_sets_what_checkpointing_optimises() -> None:

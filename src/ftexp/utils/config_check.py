@@ -266,8 +266,10 @@ def _model_fit_problems(built: dict[str, Any]) -> list[str]:
     family_check = getattr(method, "family_problems", None)
     if callable(family_check):
         issues += family_check(values.get("model_type"))
-    optim = built.get("optim")
-    if getattr(optim, "new_rows_lr", None) is not None and not getattr(spec, "extend_vocab", None):
+    optim, objective = built.get("optim"), built.get("objective")
+    trains = getattr(objective, "trains", True)  # one that trains nothing ignores the optimizer
+    new_rows_lr = getattr(optim, "new_rows_lr", None)
+    if trains and new_rows_lr is not None and not getattr(spec, "extend_vocab", None):
         issues.append(
             "optim.new_rows_lr is set but model.extend_vocab adds no tokens; "
             "set model.extend_vocab=from_data (or a vocabulary file), or optim.new_rows_lr=null"
