@@ -46,3 +46,11 @@ def test_a_few_shot_run_tests_without_training_or_saving(tmp_path: Path) -> None
     assert 0 <= metrics["test/acc"] <= 1
     assert (run / "roc.png").is_file()
     assert not (run / "model").exists()
+
+
+def test_label_words_given_in_class_order_are_the_words_prompted(tmp_path: Path) -> None:
+    # a list is what a command line can write for non-ASCII class names (data=sentiment_zh)
+    module, _ = build_module(tiny_cfg(tmp_path, *LLAMA, "objective.label_words=[bad,good]"))
+    assert module.label_words() == ["bad", "good"]
+    prefix, _ = module.prompt_parts(["fine"])
+    assert "bad, good" in module.processor.decode(prefix)

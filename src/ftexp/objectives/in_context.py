@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ftexp.contract import CAUSAL_LM, ModelTask
+from ftexp.errors import ConfigError
 from ftexp.objectives.objective import Objective
 
 
@@ -25,7 +26,9 @@ class InContext(Objective):
             words, comma-separated).
         template: one example; ``{text}`` is its text and ``{label}``, which must end it, the
             label word that is scored.
-        label_words: class name -> the word said for it (``null``: the class names).
+        label_words: the word said for each class: class name -> word, or a list in class
+            order (``[negative, positive]``: what a command line can write when the class
+            names are not ASCII); ``null``: the class names.
         chat: wrap the prompt in the tokenizer's chat template (instruction-tuned models) and
             score the label word as the assistant's reply.
         calibrate: subtract the label scores of a content-free text ("N/A"): contextual
@@ -39,7 +42,7 @@ class InContext(Objective):
     shots: int = 0
     instruction: str = ""
     template: str = "Text: {text}\nAnswer: {label}"
-    label_words: dict[str, str] | None = None
+    label_words: dict[str, str] | list[str] | None = None
     chat: bool = True
     calibrate: bool = True
 
@@ -58,7 +61,33 @@ class InContext(Objective):
                 f"objective.template must contain {{text}} and end with {{label}} (the scored "
                 f"word), got {self.template!r}"
             )
+        if isinstance(self.label_words, list) and len(set(self.label_words)) < len(
+            self.label_words
+        ):
+            issues.append(f"objective.label_words must differ, got {self.label_words}")
         return issues
+
+    def words_for(self, classes: list[str]) -> list[str]:
+        """The word said for each of ``classes`` (in class order); refuses words that do not fit."""
+        given = self.label_words
+        if isinstance(given, list):
+            if len(given) != len(classes):
+                raise ConfigError(
+                    [
+                        f"objective.label_words lists {len(given)} words for {len(classes)} "
+                        f"classes {classes}; give one word per class, in that order"
+                    ]
+                )
+            return [str(word) for word in given]
+        unknown = sorted(set(given or {}) - set(classes))
+        if unknown:
+            raise ConfigError(
+                [
+                    f"objective.label_words names {unknown}, which are not classes of this data "
+                    f"({classes}); use the class names as keys, or a list in class order"
+                ]
+            )
+        return [(given or {}).get(name, name) for name in classes]
 
     def module_class(self) -> Any:
         """``InContextModule``."""

@@ -98,9 +98,7 @@ class InContextModule(ClassifyModule):
 
     def label_words(self) -> list[str]:
         """The word said for each class, in class order."""
-        names = list(self.labels or [])
-        given = self.settings.label_words or {}
-        return [given.get(name, name) for name in names]
+        return self.settings.words_for(list(self.labels or []))
 
     def prompt_parts(self, texts: list[str]) -> tuple[list[int], list[tuple[list[int], str]]]:
         """The prompt's shared prefix ids, and per text its own ids and the gap before a label.
