@@ -232,16 +232,19 @@ class Study:
         """A ``+baseline=`` config (e.g. prompting with no update) at every seed: its row."""
         from ftexp.utils.config_check import checked_components
 
-        jobs = [Job(name, None, seed, tuple(self.overrides), baseline=True) for seed in self.seeds]
+        own = self.method_overrides.get(name, [])  # e.g. the label words for this task
+        overrides = (*self.overrides, *own)
+        label = f"{name} ({' '.join(own)}) (baseline)" if own else f"{name} (baseline)"
+        jobs = [Job(name, None, seed, overrides, baseline=True) for seed in self.seeds]
         try:
             seeded = checked_components(compose(jobs[0].arguments()))["objective"].seeded
         except Exception as err:  # e.g. an unknown baseline: its row says why
             failed = [_first_line(err)]
-            return {"method": f"{name} (baseline)", "best_lr": None, "runs": [], "failed": failed}
+            return {"method": label, "best_lr": None, "runs": [], "failed": failed}
         runs = [self.result(job) for job in (jobs if seeded else jobs[:1])]
         return {
             "missing": sum(r["status"] == "missing" for r in runs),
-            "method": f"{name} (baseline)",
+            "method": label,
             "best_lr": None,
             "runs": [r for r in runs if r["status"] == "done"],
             "failed": [r["reason"] for r in runs if r["status"] == "failed"],
@@ -542,7 +545,8 @@ def main(argv: list[str] | None = None) -> None:
         action="append",
         default=[],
         metavar="METHOD:OVERRIDE",
-        help="an override for one method's jobs (repeatable), e.g. prompt:trainer.max_epochs=3",
+        help="an override for one method's or baseline's jobs (repeatable), e.g. "
+        "prompt:trainer.max_epochs=3",
     )
     parser.add_argument("overrides", nargs="*", help="config overrides shared by every job")
     args = parser.parse_intermixed_args(argv)  # overrides may come before or after options

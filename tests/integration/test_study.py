@@ -140,24 +140,32 @@ def test_prompting_baselines_are_rows_of_the_same_table(tmp_path: Path, capsys) 
             "zero_shot,few_shot",
             "--seeds",
             "1,2",
+            "--method-overrides",
+            "zero_shot:objective.label_words=[no,yes]",  # a baseline takes its own overrides
             *SHARED,
             "model=tiny_llama",
         ]
     )
     rows = {r["method"]: r for r in json.loads((study / "comparison.json").read_text())}
-    for name in ("zero_shot (baseline)", "few_shot (baseline)"):
+    zero = "zero_shot (objective.label_words=[no,yes]) (baseline)"
+    for name in (zero, "few_shot (baseline)"):
         assert rows[name]["trainable_pct"] == 0, rows[name]["failed"]
         assert rows[name]["best_lr"] is None
     # no example shown: every seed would run the same prompts, so zero-shot runs once
-    assert rows["zero_shot (baseline)"]["seeds"] == 1
+    assert rows[zero]["seeds"] == 1
     assert rows["few_shot (baseline)"]["seeds"] == 2  # the seed draws the examples shown
     table = (study / "comparison.md").read_text()
     assert "| few_shot (baseline) | - | 2 |" in table
-    assert "| zero_shot (baseline) | - | 1 |" in table
+    assert f"| {zero} | - | 1 |" in table
     row = {line.split(" |")[0]: line for line in table.splitlines()}
-    assert " +- " not in row["| zero_shot (baseline)"]  # one run: no spread to show
+    assert " +- " not in row[f"| {zero}"]  # one run: no spread to show
     assert " +- " in row["| few_shot (baseline)"]
     assert len(list((study / "results").glob("*.json"))) == 3
+    words = [
+        json.loads(kept.read_text()).get("job", {}).get("overrides", [])
+        for kept in (study / "results").glob("*.json")
+    ]
+    assert sum("objective.label_words=[no,yes]" in job for job in words) == 1, words
 
 
 def test_a_tagging_study_ranks_by_entity_f1(tmp_path: Path) -> None:
