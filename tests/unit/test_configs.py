@@ -160,3 +160,12 @@ def test_only_objectives_whose_runs_draw_from_the_seed_are_seeded() -> None:
     shown = ["objective=in_context", "model=tiny_llama"]
     assert not objective(*shown, "objective.shots=0").seeded  # the same prompts at every seed
     assert objective(*shown, "objective.shots=2").seeded  # the seed draws the examples shown
+
+
+def test_label_words_that_miss_the_classes_are_refused_before_loading() -> None:
+    # data=sentiment_zh names its classes in the config (its class files): no row is read
+    base = ["+baseline=zero_shot", "data=sentiment_zh"]
+    fits = compose_cfg([*base, "objective.label_words=[negative,positive]"])
+    assert check_components(fits)[1] == []
+    wrong = compose_cfg([*base, "objective.label_words=[bad,neutral,good]"])
+    assert any("3 words for 2 classes" in p for p in check_components(wrong)[1])

@@ -67,6 +67,17 @@ class InContext(Objective):
             issues.append(f"objective.label_words must differ, got {self.label_words}")
         return issues
 
+    def data_problems(self, data: Any) -> list[str]:
+        """The label words against the data's classes, where the config names them."""
+        classes = getattr(data, "labels", None)
+        if not isinstance(classes, list):
+            return []  # read from the rows: checked when they load
+        try:
+            self.words_for([str(name) for name in classes])
+        except ConfigError as err:
+            return err.problems
+        return []
+
     def words_for(self, classes: list[str]) -> list[str]:
         """The word said for each of ``classes`` (in class order); refuses words that do not fit."""
         given = self.label_words

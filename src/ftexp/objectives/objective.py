@@ -31,6 +31,10 @@ class Objective:
         """List config problems, each naming the key and the fix (empty when valid)."""
         return []
 
+    def data_problems(self, data: Any) -> list[str]:
+        """Problems between these settings and ``data``, known before it loads (none here)."""
+        return []
+
     @classmethod
     def model_task(cls, data: Any) -> ModelTask:
         """The model this objective trains on ``data`` (a data class or instance)."""

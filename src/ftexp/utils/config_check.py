@@ -118,6 +118,7 @@ def check_components(cfg: DictConfig) -> tuple[dict[str, Any], list[str]]:
         issues += contract_problems(
             built["objective"], built["data"], built.get("model"), _choices(cfg), data_partners()
         )
+        issues += built["objective"].data_problems(built["data"])
     issues += _model_fit_problems(built)
     if {"model", "data"} <= set(built):
         issues += vocab_data_problems(built["model"], built["data"])
