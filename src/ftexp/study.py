@@ -176,11 +176,14 @@ class Study:
         metrics["saved_mb"] = folder_mb(saved) if saved.is_dir() else 0.0
         return {**base, "status": "done", "metrics": metrics}
 
+    def own_overrides(self, name: str) -> tuple[tuple[str, ...], str]:
+        """A method's or baseline's job overrides (shared + its own) and its name in the table."""
+        own = self.method_overrides.get(name, [])  # e.g. a longer budget, a task's label words
+        return (*self.overrides, *own), f"{name} ({' '.join(own)})" if own else name
+
     def method_rows(self, method: str) -> dict[str, Any]:
         """Search the rate, run the seeds at the best one; the method's row of the table."""
-        own = self.method_overrides.get(method, [])  # e.g. a longer budget this method needs
-        overrides = (*self.overrides, *own)
-        name = f"{method} ({' '.join(own)})" if own else method
+        overrides, name = self.own_overrides(method)
         try:
             base = compose([*overrides, f"method={method}"])
         except Exception as err:  # e.g. an unknown method: its row says why
@@ -232,9 +235,8 @@ class Study:
         """A ``+baseline=`` config (e.g. prompting with no update) at every seed: its row."""
         from ftexp.utils.config_check import checked_components
 
-        own = self.method_overrides.get(name, [])  # e.g. the label words for this task
-        overrides = (*self.overrides, *own)
-        label = f"{name} ({' '.join(own)}) (baseline)" if own else f"{name} (baseline)"
+        overrides, shown = self.own_overrides(name)
+        label = f"{shown} (baseline)"
         jobs = [Job(name, None, seed, overrides, baseline=True) for seed in self.seeds]
         try:
             seeded = checked_components(compose(jobs[0].arguments()))["objective"].seeded

@@ -72,32 +72,34 @@ class InContext(Objective):
         classes = getattr(data, "labels", None)
         if not isinstance(classes, list):
             return []  # read from the rows: checked when they load
-        try:
-            self.words_for([str(name) for name in classes])
-        except ConfigError as err:
-            return err.problems
-        return []
+        return self.word_problems([str(name) for name in classes])
+
+    def word_problems(self, classes: list[str]) -> list[str]:
+        """Why the label words do not fit ``classes`` (a list of the wrong length, unknown keys)."""
+        given = self.label_words
+        if isinstance(given, list):
+            if len(given) == len(classes):
+                return []
+            return [
+                f"objective.label_words lists {len(given)} words for {len(classes)} classes "
+                f"{classes}; give one word per class, in that order"
+            ]
+        unknown = sorted(set(given or {}) - set(classes))
+        if not unknown:
+            return []
+        return [
+            f"objective.label_words names {unknown}, which are not classes of this data "
+            f"({classes}); use the class names as keys, or a list in class order"
+        ]
 
     def words_for(self, classes: list[str]) -> list[str]:
         """The word said for each of ``classes`` (in class order); refuses words that do not fit."""
+        problems = self.word_problems(classes)
+        if problems:
+            raise ConfigError(problems)
         given = self.label_words
         if isinstance(given, list):
-            if len(given) != len(classes):
-                raise ConfigError(
-                    [
-                        f"objective.label_words lists {len(given)} words for {len(classes)} "
-                        f"classes {classes}; give one word per class, in that order"
-                    ]
-                )
             return [str(word) for word in given]
-        unknown = sorted(set(given or {}) - set(classes))
-        if unknown:
-            raise ConfigError(
-                [
-                    f"objective.label_words names {unknown}, which are not classes of this data "
-                    f"({classes}); use the class names as keys, or a list in class order"
-                ]
-            )
         return [(given or {}).get(name, name) for name in classes]
 
     def module_class(self) -> Any:
