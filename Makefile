@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 TORCH ?= torch==2.13.0   # CPU wheel; for CUDA pass e.g. TORCH="torch==2.13.0 --index-url <cuda index>"
 export FTEXP_CACHE ?= $(HOME)/.cache/ftexp
 
-.PHONY: help install run smoke test test-all lint type fmt compare compare-table compare-sweep bench bench-gpu bench-refusals slurm-up slurm-down clean
+.PHONY: help install run smoke test test-all lint type fmt docs compare compare-table compare-sweep bench bench-gpu bench-refusals slurm-up slurm-down clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "%-10s %s\n",$$1,$$2}'
@@ -36,14 +36,19 @@ slurm-up:  ## start a single-node SLURM here (root; installs slurm-wlm, munge, M
 slurm-down:  ## stop the daemons slurm-up started
 	bash tests/cluster/slurm_down.sh
 
-lint: install  ## ruff check + format check
-	$(VENV)/bin/ruff check src tests bench && $(VENV)/bin/ruff format --check src tests bench
+lint: install  ## ruff check + format check, and no import cycles in src
+	$(VENV)/bin/ruff check src tests bench tools && $(VENV)/bin/ruff format --check src tests bench tools
+	$(PY) tools/import_cycles.py
 
 type: install  ## mypy --strict on src
 	$(VENV)/bin/mypy
 
 fmt: install  ## apply ruff fixes and formatting
-	$(VENV)/bin/ruff check --fix src tests bench && $(VENV)/bin/ruff format src tests bench
+	$(VENV)/bin/ruff check --fix src tests bench tools && $(VENV)/bin/ruff format src tests bench tools
+
+docs: install  ## the documentation site: config reference pages from conf/, then mkdocs build --strict -> site/
+	$(PY) tools/config_pages.py
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
 METHODS ?= linear_probe,full,freeze,gradual_unfreeze,lora,dora,adapter,adapter_pfeiffer,ia3,prompt,ptuning,prefix,ptuning_v2,qlora,qlora8,qat
 SEEDS ?= 42,43,44

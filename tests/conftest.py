@@ -98,9 +98,9 @@ def resume_outcome(run_dir: Path) -> dict[str, float]:
 def build_module(cfg: DictConfig) -> tuple[Any, Any]:
     """The run's module (weights loaded) and data module (set up), built as ``train`` does."""
     from ftexp.run import build
-    from ftexp.utils.config_check import check_and_build
+    from ftexp.utils.config_check import check_heavy
 
-    module, data = build(check_and_build(cfg))
+    module, data = build(check_heavy(cfg))
     data.setup()
     module.configure_model()
     return module, data

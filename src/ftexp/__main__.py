@@ -6,12 +6,15 @@ import logging
 import os
 import secrets
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from ftexp.errors import refusals
+
+if TYPE_CHECKING:
+    from ftexp.parts import Parts
 
 # one id per launching process: runs started in the same second get different run dirs
 # (DDP ranks inherit the launcher's resolved ``hydra.run.dir``, so they share its dir)
@@ -61,12 +64,12 @@ def run(cfg: DictConfig) -> float | None:
     return metrics.get(f"best/{metric}", metrics.get(metric))  # the checkpoint that was kept
 
 
-def _check_before_heavy_imports(cfg: DictConfig) -> dict[str, Any]:
+def _check_before_heavy_imports(cfg: DictConfig) -> Parts:
     """The checks that need no torch, then the data read: bad input is refused in seconds."""
-    from ftexp.utils.config_check import checked_components
+    from ftexp.utils.config_check import check_light
 
-    parts = checked_components(cfg)
-    parts["data"].load()  # a DataError (bad row, one class, empty split) before any import
+    parts = check_light(cfg)
+    parts.data.load()  # a DataError (bad row, one class, empty split) before any import
     return parts
 
 

@@ -9,6 +9,7 @@ imports nothing heavy: it runs before torch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,17 +94,21 @@ IMAGE_CLASSIFICATION = ModelTask(
 
 
 def contract_problems(
-    objective: Any, data: Any, spec: Any, names: dict[str, str], partners: dict[str, Any]
+    objective: Any,
+    data: Any,
+    spec: Any,
+    names: dict[str, str],
+    partners: Callable[[], dict[str, Any]],
 ) -> list[str]:
     """Problems between the chosen objective, data and model, each naming the valid partners.
 
     ``names`` gives the chosen option of each group (``{"objective": "dpo", ...}``) for the
-    message; ``partners`` maps every data option to its data class.
+    message; ``partners`` gives every data option's data class (asked only for a refusal).
     """
     issues = []
     missing = sorted(needed_fields(objective, data) - set(data.provides))
     if missing:
-        valid = sorted(name for name, cls in partners.items() if fits(objective, cls))
+        valid = sorted(name for name, cls in partners().items() if fits(objective, cls))
         issues.append(
             f"objective={names['objective']} cannot train on data={names['data']}: it needs the "
             f"batch fields {sorted(needed_fields(objective, data))}, the data provides "

@@ -27,7 +27,7 @@ def export_merged(run_dir: Path, out: Path, dtype: str | None = None) -> Path:
     from ftexp.reload import load_run, run_parts
 
     model, processor, labels = load_run(run_dir)
-    method = run_parts(run_dir)["method"]
+    method = run_parts(run_dir).method
     merged = method.merged(model)
     if labels:
         merged.config.id2label = dict(enumerate(labels))
@@ -45,16 +45,16 @@ def export_adapter(run_dir: Path, out: Path) -> Path:
     from ftexp.reload import run_parts
 
     parts = run_parts(run_dir)
-    if not parts["method"].saves_adapter:
+    if not parts.method.saves_adapter:
         raise RunError(
-            f"{run_dir} saved full weights (method {type(parts['method']).__name__}), not an "
+            f"{run_dir} saved full weights (method {type(parts.method).__name__}), not an "
             "adapter; export it with --merged"
         )
     shutil.copytree(run_dir / "model", out, dirs_exist_ok=True)
     config_file = out / "adapter_config.json"
     if config_file.is_file():
         config = json.loads(config_file.read_text(encoding="utf-8"))
-        config["base_model_name_or_path"] = parts["model"].portable_name()
+        config["base_model_name_or_path"] = parts.model.portable_name()
         config_file.write_text(json.dumps(config, indent=2), encoding="utf-8")
     return out
 

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from ftexp.data.chat import token_ids
+from ftexp.batch import token_ids
 from ftexp.errors import refusals
 from ftexp.reload import load_run
 

@@ -64,7 +64,7 @@ def measure(run_dir: Path, repeats: int = 50) -> dict[str, dict[str, float]]:
     model, tokenizer, _ = load_run(run_dir)
     texts = sample_texts(run_dir, 4 * BATCH)
     out = {"as_saved": timings(model, tokenizer, texts, repeats)}
-    method = run_parts(run_dir)["method"]
+    method = run_parts(run_dir).method
     if method.saves_adapter and callable(getattr(model, "merge_and_unload", None)):
         try:
             merged = method.merged(model).eval()

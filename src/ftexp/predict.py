@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("inputs", nargs="+", help="texts, or image files for an image run")
     args = parser.parse_args(argv)
     with refusals():
-        answer = get_object(run_parts(args.run_dir)["task"].predictor)
+        answer = get_object(run_parts(args.run_dir).task.predictor)
         lines = answer(args.run_dir, args.inputs)
     print("\n".join(lines))
 

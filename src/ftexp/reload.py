@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,9 @@ from omegaconf import OmegaConf
 from torch import nn
 from transformers import PreTrainedTokenizerBase
 
+from ftexp.contract import ModelTask
 from ftexp.errors import RunError
+from ftexp.objectives import current_target
 
 
 def load_run(run_dir: str | Path) -> tuple[nn.Module, PreTrainedTokenizerBase, list[str]]:
@@ -21,7 +24,7 @@ def load_run(run_dir: str | Path) -> tuple[nn.Module, PreTrainedTokenizerBase, l
     """
     model_dir = Path(run_dir) / "model"
     parts = run_parts(run_dir)
-    spec, method, task = parts["model"], parts["method"], parts["task"]
+    spec, method, task = parts.model, parts.method, parts.task
     tokenizer = task.load_processor(model_dir)
     model = method.load_saved(spec, model_dir, task)
     if not task.labelled:
@@ -30,7 +33,16 @@ def load_run(run_dir: str | Path) -> tuple[nn.Module, PreTrainedTokenizerBase, l
     return model.eval(), tokenizer, labels
 
 
-def run_parts(run_dir: str | Path) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SavedRunParts:
+    """What rebuilds a finished run's model: its model spec, method and ``ModelTask``."""
+
+    model: Any
+    method: Any
+    task: ModelTask
+
+
+def run_parts(run_dir: str | Path) -> SavedRunParts:
     """The model spec, method and ``ModelTask`` of a finished run, from its config (no weights)."""
     run = Path(run_dir)
     if not (run / "config.yaml").is_file() or not (run / "model").is_dir():
@@ -39,9 +51,14 @@ def run_parts(run_dir: str | Path) -> dict[str, Any]:
             "pass the run dir printed at the end of training"
         )
     cfg = OmegaConf.load(run / "config.yaml")
-    return {
-        "model": instantiate(cfg.model, _convert_="all"),
-        "method": instantiate(cfg.method, _convert_="all"),
+    return SavedRunParts(
+        model=instantiate(cfg.model, _convert_="all"),
+        method=instantiate(cfg.method, _convert_="all"),
         # the objective's contract: which model it trained on this data
-        "task": get_object(cfg.objective._target_).model_task(get_object(cfg.data._target_)),
-    }
+        task=objective_class(cfg).model_task(get_object(cfg.data._target_)),
+    )
+
+
+def objective_class(cfg: Any) -> Any:
+    """The objective spec class a run's config names (also where it has moved since)."""
+    return get_object(current_target(str(cfg.objective._target_)))

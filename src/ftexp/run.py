@@ -11,7 +11,7 @@ from typing import Any
 import lightning as L
 import torch
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig, open_dict
 
@@ -22,7 +22,8 @@ from ftexp.errors import ConfigError
 from ftexp.eval_sets import evaluate, load_eval_sets
 from ftexp.methods.base import save_labels
 from ftexp.models.vocab import extend_tokenizer, save_new_rows
-from ftexp.utils.config_check import check_and_build, resolved
+from ftexp.parts import Parts
+from ftexp.utils.config_check import check_heavy, resolved
 from ftexp.utils.io import atomic_write_text, replaced_dir
 from ftexp.utils.run_dir import claim_run_dir
 
@@ -32,24 +33,24 @@ def instantiate_dict(node: DictConfig | None) -> list[Any]:
     return [instantiate(v) for v in (node or {}).values() if v is not None and "_target_" in v]
 
 
-def build(parts: dict[str, Any], cfg: DictConfig | None = None) -> tuple[Any, DataModule]:
+def build(parts: Parts, cfg: DictConfig | None = None) -> tuple[Any, DataModule]:
     """The objective's LightningModule (weights not yet loaded) and the run's data module.
 
     The data (and any ``eval_sets`` of ``cfg``) is read and split here, before any weights
     load, so a data error costs seconds.
     """
-    spec, objective, data = parts["model"], parts["objective"], parts["data"]
+    spec, objective, data = parts.model, parts.objective, parts.data
     data.connect(spec.load_processor())
     data.load()
     added = extend_tokenizer(spec, data.processor, data.train_texts())
     sets = load_eval_sets(cfg or {}, data.class_names(), data.processor)
     module = objective.module_class()(
-        model=spec,
-        method=parts["method"],
-        optim=parts["optim"],
+        spec=spec,
+        method=parts.method,
+        optim=parts.optim,
         objective=objective,
         task=objective.model_task(data),
-        speed=parts["speed"],
+        speed=parts.speed,
         labels=data.class_names(),
         processor=data.processor,
         new_tokens=added,
@@ -61,15 +62,15 @@ def build(parts: dict[str, Any], cfg: DictConfig | None = None) -> tuple[Any, Da
     return module, DataModule(data)
 
 
-def train(cfg: DictConfig, checked: dict[str, Any] | None = None) -> dict[str, float]:
+def train(cfg: DictConfig, checked: Parts | None = None) -> dict[str, float]:
     """Validate, build, fit, test on the best checkpoint, save; return the final metrics.
 
-    ``checked``: components the command line already built and checked (light phase).
+    ``checked``: the parts the command line already built and checked (light phase).
     """
     started = time.perf_counter()
-    parts = check_and_build(cfg, checked)  # raises ConfigError before any weights load
+    parts = check_heavy(cfg, checked)  # raises ConfigError before any weights load
     module, data = build(parts, cfg)  # reads the data: a DataError stops here, before the run dir
-    method = parts["method"]
+    method = parts.method
     out_dir = Path(cfg.paths.output_dir)
     _resume_if_requeued(cfg, out_dir)
     # a requeued SLURM job reruns in its own dir, with or without a checkpoint yet
@@ -78,14 +79,15 @@ def train(cfg: DictConfig, checked: dict[str, Any] | None = None) -> dict[str, f
     L.seed_everything(cfg.seed, workers=True)
 
     tracking.prepare(cfg, out_dir, resuming=_resumes_own_run(cfg, out_dir))
+    loggers = instantiate_dict(cfg.get("logger"))
     trainer: L.Trainer = instantiate(
         cfg.trainer,
-        callbacks=instantiate_dict(cfg.get("callbacks")) + method.callbacks(),
-        logger=instantiate_dict(cfg.get("logger")) or False,
+        callbacks=_callbacks(cfg, logged=bool(loggers)) + method.callbacks(),
+        logger=loggers or False,
     )
     tracking.log_config(trainer, cfg, resuming=_resumes_own_run(cfg, out_dir))
     tracking.record(trainer, out_dir)
-    fits = bool(cfg.get("train")) and parts["objective"].trains
+    fits = bool(cfg.get("train")) and parts.objective.trains
     if fits:
         trainer.fit(module, datamodule=data, ckpt_path=cfg.get("ckpt_path"))
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
@@ -111,6 +113,15 @@ def train(cfg: DictConfig, checked: dict[str, Any] | None = None) -> dict[str, f
         rank_zero_info(f"[ftexp] run dir: {out_dir}")
     tracking.close(trainer, metrics)
     return metrics
+
+
+def _callbacks(cfg: DictConfig, logged: bool) -> list[Any]:
+    """The run's callbacks; without a logger (``~logger``) no learning-rate monitor.
+
+    It would have nowhere to write, and Lightning stops the run for it at the first step.
+    """
+    callbacks = instantiate_dict(cfg.get("callbacks"))
+    return [c for c in callbacks if logged or not isinstance(c, LearningRateMonitor)]
 
 
 def _resumes_own_run(cfg: DictConfig, out_dir: Path) -> bool:

@@ -10,7 +10,7 @@ import torch
 
 from ftexp.errors import ConfigError
 from ftexp.run import train
-from ftexp.utils.config_check import check_and_build
+from ftexp.utils.config_check import check_heavy
 from tests.conftest import build_module, compose_cfg
 
 LM = [
@@ -120,4 +120,4 @@ def test_mismatched_objective_and_model_fail_before_loading(
     overrides: list[str], message: str
 ) -> None:
     with pytest.raises(ConfigError, match=message):
-        check_and_build(compose_cfg(overrides))
+        check_heavy(compose_cfg(overrides))

@@ -12,9 +12,9 @@ import torch
 from ftexp.data.chat import encode_pair, pack, read_conversations
 from ftexp.data.collate import ChatCollator, mask_tokens
 from ftexp.models.tiny import char_tokenizer, chat_tokenizer
-from ftexp.objectives.lightning.preference import dpo_loss, sequence_logps
+from ftexp.objectives.preference.module import dpo_loss, sequence_logps
 from ftexp.run import train
-from ftexp.utils.config_check import check_and_build
+from ftexp.utils.config_check import check_heavy
 from tests.conftest import FIXTURES, TINY_CSV, build_module, compose_cfg
 
 CHAT = [
@@ -157,7 +157,7 @@ def test_dpo_starts_at_log2_and_learns(method: str, tmp_path: Path) -> None:
     assert (module.reference_model is not None) == uses_copy
     batch = next(iter(data.train_dataloader()))
     module.model.eval()  # no dropout: policy == reference exactly at the start
-    losses = fit_steps(module, batch, lambda b: module._step(b, "train"))
+    losses = fit_steps(module, batch, lambda b: module.step(b, "train"))
     assert losses[0] == pytest.approx(0.693147, abs=1e-4)  # log 2: policy == reference
     assert losses[-1] < losses[0], losses
     with torch.no_grad():  # the reference itself never moved
@@ -173,7 +173,7 @@ def test_dpo_starts_at_log2_and_learns(method: str, tmp_path: Path) -> None:
 def test_reward_model_learns_to_rank(model: str, tmp_path: Path) -> None:
     module, data = build(tmp_path, [*PREFS, "objective=reward", f"model={model}", "method=full"])
     batch = next(iter(data.train_dataloader()))
-    losses = fit_steps(module, batch, lambda b: module._step(b, "train"), steps=6)
+    losses = fit_steps(module, batch, lambda b: module.step(b, "train"), steps=6)
     assert losses[-1] < losses[0], losses
 
 
@@ -220,8 +220,8 @@ def test_mlm_run_then_classifier_starts_from_it(tmp_path: Path) -> None:
     from tests.conftest import TINY
 
     cfg = compose_cfg([*TINY, "method=full", f"model.init_from={mlm_dir}"], tmp_path / "cls")
-    parts = check_and_build(cfg)
-    classifier = parts["model"].load_classifier(["neg", "pos"])
+    parts = check_heavy(cfg)
+    classifier = parts.model.load_classifier(["neg", "pos"])
     from transformers import BertForMaskedLM
 
     adapted = BertForMaskedLM.from_pretrained(mlm_dir / "model")
@@ -238,7 +238,7 @@ def test_init_from_an_adapter_run_is_refused_at_config_time(tmp_path: Path) -> N
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "adapter_config.json").write_text("{}")
     with pytest.raises(ConfigError, match="method=full"):
-        check_and_build(compose_cfg([*TINY, f"model.init_from={tmp_path}"]))
+        check_heavy(compose_cfg([*TINY, f"model.init_from={tmp_path}"]))
 
 
 def test_mlm_loss_decreases_on_a_fixed_batch(tmp_path: Path) -> None:

@@ -13,89 +13,10 @@ import pytest
 
 from ftexp.contract import contract_problems, fits
 from ftexp.errors import ConfigError
-from ftexp.utils.config_check import check_and_build, data_partners
-from tests.conftest import FIXTURES, TINY_CSV, compose_cfg, group_options, run_ftexp
+from ftexp.utils.config_check import check_heavy, data_partners
+from tests.conftest import compose_cfg, group_options, run_ftexp
+from tests.options import DATA, MODEL_FOR_DATA, OBJECTIVE
 
-CHAT = FIXTURES / "chat_tiny.yml"
-ZH = FIXTURES / "sentiment_zh"
-# each data option pointed at fixture files (no downloads), small batches
-DATA = {
-    "sentiment": [
-        "data.artifact=null",
-        f"data.path={TINY_CSV}",
-        "data.label_column=label",
-        "data.labels=[neg,pos]",
-        "data.drop_labels=[]",
-    ],
-    "local": [f"data.path={TINY_CSV}", "data.labels=[neg,pos]"],
-    "chat": [
-        "data.artifact=null",
-        f"data.path={CHAT}",
-        "data.val_fraction=0.2",
-        "data.test_fraction=0.2",
-        "data.batch_size=4",
-    ],
-    "preference": [
-        "data.artifact=null",
-        f"data.path={TINY_CSV}",
-        "data.label_column=label",
-        "data.prompts=[{label: pos, prompt: nice}, {label: neg, prompt: mean}]",
-        "data.val_fraction=0.2",
-        "data.test_fraction=0.2",
-    ],
-    "domain_text": [
-        "data.artifact=null",
-        f"data.path={TINY_CSV}",
-        "data.text_column=text",
-        "data.val_fraction=0.1",
-        "data.test_fraction=0.1",
-        "data.batch_size=16",
-    ],
-    "review_prompts": [
-        "data.artifact=null",
-        "data.prompts=[hi, hello, hey, yo, ok, so, go, up]",
-        "data.val_fraction=0.25",
-        "data.test_fraction=0.25",
-        "data.batch_size=2",
-    ],
-    "synthetic_lm": ["data.seq_len=16", "data.train_samples=16", "data.eval_samples=4"],
-    "digits": ["data.max_samples=64"],
-    "ner_en": ["data.artifact=null", f"data.path={FIXTURES / 'ner_tiny.txt'}"],
-    "ner_zh": [
-        "data.artifact=null",
-        "~data.path",
-        f"+data.path={FIXTURES / 'ner_zh_tiny.txt'}",
-        "data.test_fraction=0.1",
-        "data.max_length=64",
-    ],
-    "sentiment_zh": ["data.artifact=null", f"data.path={ZH}"],
-    "sentiment_zh_text": [
-        "data.source.artifact=null",
-        f"data.source.path={ZH}",
-        "++model.extend_vocab=from_data",  # the tiny tokenizer writes every CJK character as [UNK]
-        "data.batch_size=16",
-    ],
-}
-MODEL_FOR_DATA = {"digits": ["model=tiny_vit"]}  # images need an image model
-# the tiny model that can serve each objective, and the objective's own settings for a smoke run
-OBJECTIVE = {
-    "classify": ["model=tiny_bert"],
-    "sft": ["model=tiny_llama"],
-    "upft": ["model=tiny_llama", "objective.max_new_tokens=4", "objective.prefix_tokens=2"],
-    "mlm": ["model=tiny_bert"],
-    "multitask": ["model=tiny_bert", "objective/weighting=uncertainty"],
-    "in_context": ["model=tiny_llama", "objective.shots=2"],
-    "token_classify": ["model=tiny_bert"],
-    "reward": ["model=tiny_bert"],
-    "dpo": ["model=tiny_llama"],
-    "rl": [
-        "model=tiny_llama",
-        "~objective.reward",
-        "objective.group_size=2",
-        "+objective.reward={_target_: ftexp.rewards.CharacterReward}",
-        "objective.max_new_tokens=4",
-    ],
-}
 FAST = [
     "trainer.accelerator=cpu",
     "trainer.enable_progress_bar=false",
@@ -117,11 +38,6 @@ def overrides(objective: str, data: str) -> list[str]:
     ]
 
 
-def test_the_matrix_covers_every_option() -> None:
-    assert set(OBJECTIVE) == set(group_options("objective"))
-    assert set(DATA) == set(group_options("data"))
-
-
 @pytest.mark.parametrize(("objective", "data"), PAIRS)
 def test_each_objective_and_data_pair_trains_or_is_refused_at_config_time(
     objective: str, data: str, tmp_path: Path
@@ -131,7 +47,7 @@ def test_each_objective_and_data_pair_trains_or_is_refused_at_config_time(
     cfg = compose_cfg([*overrides(objective, data), "trainer.fast_dev_run=true"], tmp_path)
     if not fits(objective_class(objective), data_partners()[data]):
         with pytest.raises(ConfigError, match="cannot train on data=") as err:
-            check_and_build(cfg)
+            check_heavy(cfg)
         assert "data options that fit" in str(err.value)
         return
     metrics = train(cfg)  # a smoke step: one batch of train, val and test
@@ -151,11 +67,11 @@ def test_valid_partners_are_exactly_the_data_that_provides_the_fields() -> None:
         def load_classifier(self) -> None: ...
 
     from ftexp.data.classification import ClassificationData
-    from ftexp.objectives.dpo import DPO
+    from ftexp.objectives.preference import DPO
 
     names = {"objective": "dpo", "data": "sentiment", "model": "tiny_bert"}
     (problem, model_problem) = contract_problems(
-        DPO(), ClassificationData(), Spec(), names, data_partners()
+        DPO(), ClassificationData(), Spec(), names, data_partners
     )
     assert "data options that fit objective=dpo: preference" in problem
     assert "needs a model that can load a causal language model" in model_problem

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ftexp.objectives.lightning.weighting import UncertaintyWeights
-from ftexp.objectives.weighting import Cosine, Linear, Static, Uncertainty
+from ftexp.objectives.multitask.weighting import Cosine, Linear, Static, Uncertainty
+from ftexp.objectives.multitask.weights import UncertaintyWeights
 from tests.conftest import TINY, build_module, group_options, run_ftexp, tiny_cfg
 
 TASKS = ("classify", "mlm")

@@ -46,11 +46,11 @@ def test_default_run_reaches_the_accuracy_bar(tmp_path: Path) -> None:
 
 
 def test_model_from_a_local_folder_loads_like_the_artifact() -> None:
-    from ftexp.utils.config_check import check_and_build
+    from ftexp.utils.config_check import check_heavy
 
-    artifact = check_and_build(compose_cfg([]))["model"]
+    artifact = check_heavy(compose_cfg([])).model
     folder = artifact.location()
-    local = check_and_build(compose_cfg([f"model.name_or_path={folder}"]))["model"]
+    local = check_heavy(compose_cfg([f"model.name_or_path={folder}"])).model
     assert local.location() == folder
     tokenizer = local.load_processor()
     assert tokenizer("a fine film")["input_ids"][0] == tokenizer.cls_token_id

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from ftexp.errors import ConfigError
-from ftexp.objectives.lightning.rl import group_advantages
+from ftexp.objectives.rl.grpo import group_advantages
 from ftexp.rewards import CharacterReward
 from ftexp.run import build, train
-from ftexp.utils.config_check import check_and_build
+from ftexp.utils.config_check import check_heavy
 from tests.conftest import FIXTURES, compose_cfg
 
 BASE = [
@@ -79,11 +79,11 @@ def test_rl_without_a_trained_classifier_fails_at_config_time(tmp_path: Path) ->
         [*BASE, "objective=rl", "data=review_prompts", f"objective.reward.run_dir={tmp_path}"]
     )
     with pytest.raises(ConfigError, match="not a finished ftexp run"):
-        check_and_build(cfg)
+        check_heavy(cfg)
 
 
 def test_upft_trains_on_short_self_generated_prefixes(tmp_path: Path) -> None:
-    from ftexp.data.chat import IGNORE
+    from ftexp.batch import IGNORE
 
     overrides = [
         *BASE,
@@ -101,7 +101,7 @@ def test_upft_trains_on_short_self_generated_prefixes(tmp_path: Path) -> None:
         "trainer.max_epochs=2",
     ]
     cfg = compose_cfg(overrides, tmp_path)
-    module, datamodule = build(check_and_build(cfg))
+    module, datamodule = build(check_heavy(cfg))
     data = datamodule.data
     data.setup()
     references = {tuple(x["input_ids"]) for x in data.encoded["train"]}

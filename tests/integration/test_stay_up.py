@@ -16,7 +16,7 @@ from tests.conftest import tiny_cfg
 def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ftexp.objectives.lightning.classify import ClassifyModule
+    from ftexp.objectives.classify.module import ClassifyModule
 
     real_step = ClassifyModule.training_step
 

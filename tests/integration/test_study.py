@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ftexp.study import main
+from ftexp.study.__main__ import main
 from tests.conftest import FIXTURES, TINY
 
 SHARED = [*TINY, "trainer.max_epochs=1"]

@@ -13,24 +13,8 @@ from ftexp.predict import predict
 from ftexp.reload import load_run
 from ftexp.run import train
 from tests.conftest import build_module, group_options, tiny_cfg
+from tests.options import QLORA_WIDE, SHORT_RUN, saved_files
 
-PEFT_FILES = {"adapter_model.safetensors", "adapter_config.json"}
-FULL_FILES = {"model.safetensors", "config.json"}
-SAVED_FILES = {
-    "full": FULL_FILES,
-    "freeze": FULL_FILES,
-    "linear_probe": FULL_FILES,
-    "gradual_unfreeze": FULL_FILES,
-    "qat": FULL_FILES,
-    "adapter": {"bottleneck_adapters.safetensors", "bottleneck_adapters.json"},
-    "adapter_pfeiffer": {"bottleneck_adapters.safetensors", "bottleneck_adapters.json"},
-}
-SHORT_RUN = {
-    "gradual_unfreeze": ["method.every=3"],  # the tiny run has ~10 steps
-    # bitsandbytes' CPU inference path (AVX512-BF16 machines) repacks 4-bit weights in blocks
-    # of 64 inputs and fails on narrower layers; real models are far wider
-    "qlora": (QLORA_WIDE := ["model.hidden_size=64", "model.intermediate_size=128"]),
-}
 GROWS_DURING_TRAINING = {"gradual_unfreeze"}  # trainable set at the end > at the start
 
 
@@ -51,7 +35,7 @@ def test_train_writes_every_artifact_and_reloads(method: str, tmp_path: Path) ->
         assert (tmp_path / figure).read_bytes()[:4] == b"\x89PNG"
 
     files = {p.name for p in (tmp_path / "model").iterdir()}
-    assert SAVED_FILES.get(method, PEFT_FILES) <= files
+    assert saved_files(method) <= files
     assert {"tokenizer.json", "labels.json"} <= files
 
     ckpts = sorted((tmp_path / "checkpoints").glob("*.ckpt"))

@@ -7,7 +7,7 @@ import torch
 
 from ftexp.errors import ConfigError
 from ftexp.utils.compat import strategy_name
-from ftexp.utils.config_check import check_and_build
+from ftexp.utils.config_check import check_heavy
 from tests.conftest import TINY, compose_cfg
 
 
@@ -29,7 +29,7 @@ def test_strategy_names(trainer: str, name: str) -> None:
 def test_qlora_with_zero3_is_refused_with_the_way_out() -> None:
     cfg = compose_cfg([*TINY, "method=qlora", "trainer=deepspeed_zero3"])
     with pytest.raises(ConfigError, match=r"QLoRA with trainer strategy deepspeed_stage_3.*ddp"):
-        check_and_build(cfg)
+        check_heavy(cfg)
 
 
 @pytest.mark.parametrize(
@@ -40,7 +40,7 @@ def test_qlora_with_zero3_is_refused_with_the_way_out() -> None:
 def test_methods_fsdp2_cannot_shard_are_refused(method: str, name: str) -> None:
     cfg = compose_cfg([*TINY, f"method={method}", "trainer=fsdp", "trainer.accelerator=cpu"])
     with pytest.raises(ConfigError, match=rf"{name} with trainer strategy fsdp.*trainer=ddp"):
-        check_and_build(cfg)
+        check_heavy(cfg)
 
 
 @pytest.mark.skipif(
@@ -49,18 +49,18 @@ def test_methods_fsdp2_cannot_shard_are_refused(method: str, name: str) -> None:
 def test_deepspeed_on_a_cpu_machine_is_refused() -> None:
     cfg = compose_cfg([*TINY, "method=lora", "trainer=deepspeed_zero2"])
     with pytest.raises(ConfigError, match="needs CUDA GPUs"):
-        check_and_build(cfg)
+        check_heavy(cfg)
 
 
 def test_lora_with_ddp_on_cpu_is_fine() -> None:
-    check_and_build(compose_cfg([*TINY, "method=lora", "trainer=ddp", "trainer.accelerator=cpu"]))
+    check_heavy(compose_cfg([*TINY, "method=lora", "trainer=ddp", "trainer.accelerator=cpu"]))
 
 
 def test_added_row_rate_is_refused_where_it_cannot_apply() -> None:
     grown = [*TINY, "model.extend_vocab=from_data", "optim.new_rows_lr=1e-2"]
-    check_and_build(compose_cfg([*grown, "trainer=ddp", "trainer.accelerator=cpu"]))
+    check_heavy(compose_cfg([*grown, "trainer=ddp", "trainer.accelerator=cpu"]))
     cfg = compose_cfg([*grown, "trainer=fsdp", "trainer.accelerator=cpu"])
     with pytest.raises(ConfigError, match=r"new_rows_lr with trainer strategy fsdp.*ddp"):
-        check_and_build(cfg)
+        check_heavy(cfg)
     with pytest.raises(ConfigError, match=r"model\.extend_vocab adds no tokens"):
-        check_and_build(compose_cfg([*TINY, "optim.new_rows_lr=1e-2"]))
+        check_heavy(compose_cfg([*TINY, "optim.new_rows_lr=1e-2"]))

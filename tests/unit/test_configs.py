@@ -10,8 +10,9 @@ from hydra.utils import instantiate
 
 from ftexp.errors import ConfigError
 from ftexp.methods.base import Method
-from ftexp.utils.config_check import check_and_build, check_components
-from tests.conftest import FIXTURES, TINY, TINY_CSV, compose_cfg, group_options
+from ftexp.utils.config_check import check_heavy, check_light
+from tests.conftest import TINY, compose_cfg, group_options
+from tests.options import partners
 
 GROUPS = [
     "model",
@@ -24,47 +25,6 @@ GROUPS = [
     "callbacks",
     "speed",
 ]
-# options that need their own kind of model and data to validate
-PREFS = [
-    "data=preference",
-    "data.artifact=null",
-    f"data.path={TINY_CSV}",
-    "data.label_column=label",
-    "data.prompts=[{label: pos, prompt: nice}, {label: neg, prompt: mean}]",
-]
-PARTNERS = {
-    ("objective", "sft"): ["model=tiny_llama", "data=synthetic_lm"],
-    ("objective", "dpo"): ["model=tiny_llama", *PREFS],
-    ("objective", "reward"): ["model=tiny_bert", *PREFS],
-    ("objective", "rl"): [
-        "model=tiny_llama",
-        "data=review_prompts",
-        "data.artifact=null",
-        "data.prompts=[hi, hello]",
-        "~objective.reward",
-        "+objective.reward={_target_: ftexp.rewards.CharacterReward}",
-    ],
-    ("objective", "upft"): [
-        "model=tiny_llama",
-        "data=chat",
-        "data.artifact=null",
-        f"data.path={FIXTURES / 'chat_tiny.yml'}",
-    ],
-    ("objective", "token_classify"): [
-        "model=tiny_bert",
-        "data=ner_en",
-        "data.artifact=null",
-        f"data.path={FIXTURES / 'ner_tiny.txt'}",
-    ],
-    ("objective", "in_context"): [*TINY, "model=tiny_llama"],
-    ("objective", "mlm"): [
-        "model=tiny_bert",
-        "data=domain_text",
-        "data.artifact=null",
-        f"data.path={TINY_CSV}",
-        "data.text_column=text",
-    ],
-}
 CUDA_ONLY = {
     ("speed", "fast"),
     ("trainer", "deepspeed_zero2"),
@@ -83,9 +43,9 @@ def test_configs_ship_inside_the_package() -> None:
 @pytest.mark.parametrize("method", group_options("method"))
 def test_every_method_instantiates(method: str) -> None:
     cfg = compose_cfg([*TINY, f"method={method}"])
-    built = check_and_build(cfg)
-    assert isinstance(built["method"], Method)
-    assert built["method"].lr == cfg.optim.lr
+    built = check_heavy(cfg)
+    assert isinstance(built.method, Method)
+    assert built.method.lr == cfg.optim.lr
 
 
 @pytest.mark.parametrize(
@@ -93,13 +53,13 @@ def test_every_method_instantiates(method: str) -> None:
     [(g, o) for g in GROUPS if g not in {"data", "model"} for o in group_options(g)],
 )
 def test_every_group_option_composes_and_validates(group: str, option: str) -> None:
-    base = PARTNERS.get((group, option), TINY)  # the objective's own kind of model and data
+    base = partners(option) if group == "objective" else TINY  # its own model and data
     cfg = compose_cfg([*base, f"{group}={option}"])
     if (group, option) in CUDA_ONLY and not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="CUDA"):
-            check_and_build(cfg)
+            check_heavy(cfg)
         return
-    check_and_build(cfg)
+    check_heavy(cfg)
     for node in (cfg.get("logger") or {}).values():
         assert "_target_" in node
 
@@ -127,8 +87,7 @@ def test_every_classification_comparison_takes_the_prompting_baselines(
 ) -> None:
     # the Chinese comparison sets optim.new_rows_lr for its extended vocabulary: a baseline
     # swaps in a model without one and trains nothing, so that setting must not refuse it
-    cfg = compose_cfg([f"experiment={experiment}", f"+baseline={baseline}"])
-    assert check_components(cfg)[1] == []
+    check_light(compose_cfg([f"experiment={experiment}", f"+baseline={baseline}"]))
 
 
 def test_objective_sets_what_checkpointing_optimises() -> None:
@@ -141,7 +100,7 @@ def test_objective_sets_what_checkpointing_optimises() -> None:
 @pytest.mark.parametrize("debug", group_options("debug"))
 def test_every_debug_mode_composes(debug: str) -> None:
     cfg = compose_cfg([*TINY, f"debug={debug}"])
-    check_and_build(cfg)
+    check_heavy(cfg)
 
 
 def test_default_run_is_minilm_lora_on_sentiment() -> None:
@@ -154,7 +113,7 @@ def test_default_run_is_minilm_lora_on_sentiment() -> None:
 
 def test_only_objectives_whose_runs_draw_from_the_seed_are_seeded() -> None:
     def objective(*overrides: str):
-        return check_and_build(compose_cfg([*TINY, *overrides]))["objective"]
+        return check_heavy(compose_cfg([*TINY, *overrides])).objective
 
     assert objective().seeded  # training draws batches and initialises the head from the seed
     shown = ["objective=in_context", "model=tiny_llama"]
@@ -165,7 +124,8 @@ def test_only_objectives_whose_runs_draw_from_the_seed_are_seeded() -> None:
 def test_label_words_that_miss_the_classes_are_refused_before_loading() -> None:
     # data=sentiment_zh names its classes in the config (its class files): no row is read
     base = ["+baseline=zero_shot", "data=sentiment_zh"]
-    fits = compose_cfg([*base, "objective.label_words=[negative,positive]"])
-    assert check_components(fits)[1] == []
+    check_light(compose_cfg([*base, "objective.label_words=[negative,positive]"]))
     wrong = compose_cfg([*base, "objective.label_words=[bad,neutral,good]"])
-    assert any("3 words for 2 classes" in p for p in check_components(wrong)[1])
+    with pytest.raises(ConfigError) as refused:
+        check_light(wrong)
+    assert any("3 words for 2 classes" in p for p in refused.value.problems)

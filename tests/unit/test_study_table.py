@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ftexp.study import frontier
+from ftexp.study.report import frontier
 
 
 def test_frontier_keeps_only_points_nothing_cheaper_beats() -> None:
@@ -17,7 +17,7 @@ def test_frontier_of_nothing_is_empty() -> None:
 
 
 def test_a_head_alone_keeps_its_digits_in_the_table() -> None:
-    from ftexp.study import _percent_cell
+    from ftexp.study.report import _percent_cell
 
     assert _percent_cell(0.0034) == "0.0034"  # a linear probe's head, not "0.00"
     assert _percent_cell(3.4512) == "3.45"
@@ -25,17 +25,24 @@ def test_a_head_alone_keeps_its_digits_in_the_table() -> None:
 
 
 def test_a_size_that_was_not_measured_is_a_dash() -> None:
-    from ftexp.study import _size_cell
+    from ftexp.study.report import _size_cell
 
     assert _size_cell(1888.9, ",.0f") == "1,889 MiB"
     assert _size_cell(0.0, ".1f") == "-"  # a prompting baseline saves nothing
     assert _size_cell(float("nan"), ",.0f") == "-"
 
 
-def _row(headline: str, runs: list[dict[str, float]]) -> dict[str, object]:
+CLASSIFY = "ftexp.objectives.classify.Classify"
+TAGGER = "ftexp.objectives.token_classify.TokenClassify"
+
+
+def _row(
+    headline: str, runs: list[dict[str, float]], objective: str = CLASSIFY
+) -> dict[str, object]:
     cost = {"params/trainable": 1, "params/total": 100, "time/wall_s": 60.0}
     return {
         "method": "lora",
+        "objective": objective,  # whose rules decide the columns and "collapsed"
         "headline": headline,
         "best_lr": 1e-3,
         "runs": [{"metrics": {**cost, **m}} for m in runs],
@@ -45,11 +52,11 @@ def _row(headline: str, runs: list[dict[str, float]]) -> dict[str, object]:
 
 
 def test_a_tagger_row_shows_precision_and_recall_and_flags_runs_that_found_nothing() -> None:
-    from ftexp.study import markdown, summarize
+    from ftexp.study.report import markdown, summarize
 
     found = {"test/f1": 0.5, "test/precision": 0.6, "test/recall": 0.4}
     nothing = {"test/f1": 0.0, "test/precision": 0.0, "test/recall": 0.0}  # every token O
-    table = markdown([summarize(_row("test/f1", [found, nothing]))])
+    table = markdown([summarize(_row("test/f1", [found, nothing], TAGGER))])
     header, _, line = table.splitlines()
     assert "test f1 | test precision / recall |" in header
     assert "| 0.250 +- 0.354 | 0.300 +- 0.424 / 0.200 +- 0.283 |" in line
@@ -57,7 +64,7 @@ def test_a_tagger_row_shows_precision_and_recall_and_flags_runs_that_found_nothi
 
 
 def test_a_classifier_row_shows_f1_and_flags_one_class_runs_only() -> None:
-    from ftexp.study import markdown, summarize
+    from ftexp.study.report import markdown, summarize
 
     fine = {"test/acc": 0.8, "test/f1": 0.79, "test/top_class_share": 0.55}
     table = markdown([summarize(_row("test/acc", [fine, {**fine, "test/top_class_share": 0.99}]))])
@@ -69,7 +76,7 @@ def test_a_classifier_row_shows_f1_and_flags_one_class_runs_only() -> None:
 
 
 def test_the_grid_edge_and_the_rate_one_step_past_it() -> None:
-    from ftexp.study import grid_edge, rate_beyond
+    from ftexp.study.search import grid_edge, rate_beyond
 
     assert grid_edge({1e-4: 0.6, 3e-4: 0.7, 9e-4: 0.8}) == "top"
     assert rate_beyond({1e-4: 0.6, 3e-4: 0.7, 9e-4: 0.8}) == pytest.approx(2.7e-3)
@@ -81,7 +88,7 @@ def test_the_grid_edge_and_the_rate_one_step_past_it() -> None:
 
 
 def test_a_row_whose_best_rate_is_on_the_edge_says_so() -> None:
-    from ftexp.study import markdown, summarize
+    from ftexp.study.report import markdown, summarize
 
     row = {**_row("test/acc", [{"test/acc": 0.8, "test/f1": 0.79}]), "edge": "top"}
     assert (

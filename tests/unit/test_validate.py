@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ftexp.errors import ConfigError
-from ftexp.utils.config_check import check_and_build
+from ftexp.utils.config_check import check_heavy
 from tests.conftest import TINY, TINY_CSV, compose_cfg
 
 
@@ -27,7 +27,7 @@ def test_all_problems_are_listed_at_once() -> None:
         ]
     )
     with pytest.raises(ConfigError) as err:
-        check_and_build(cfg)
+        check_heavy(cfg)
     text = str(err.value)
     assert "method.r must be > 0, got 0" in text
     assert "method.dropout must be in [0, 1)" in text
@@ -43,7 +43,7 @@ def test_typo_in_added_key_suggests_the_right_one() -> None:
         [*TINY, "method=lora", "+method.rnak=4", "+trainer.max_epoch=3", "method.r=0"]
     )
     with pytest.raises(ConfigError) as err:
-        check_and_build(cfg)
+        check_heavy(cfg)
     assert "method.rnak is not a setting of ftexp.methods.lora.LoRA; did you mean method.r?" in str(
         err.value
     )
@@ -54,13 +54,13 @@ def test_typo_in_added_key_suggests_the_right_one() -> None:
 def test_freeze_top_k_negative_and_lr_nonpositive() -> None:
     cfg = compose_cfg([*TINY, "method=freeze", "method.top_k=-1", "optim.lr=0"])
     with pytest.raises(ConfigError, match=r"method.top_k must be >= 0[\s\S]*optim.lr must be > 0"):
-        check_and_build(cfg)
+        check_heavy(cfg)
 
 
 def test_missing_data_file_and_test_without_checkpoint() -> None:
     cfg = compose_cfg([*TINY, "data.path=/nonexistent/x.csv", "train=false"])
     with pytest.raises(ConfigError) as err:
-        check_and_build(cfg)
+        check_heavy(cfg)
     assert "/nonexistent/x.csv does not exist" in str(err.value)
     assert "needs ckpt_path" in str(err.value)
 
@@ -98,4 +98,4 @@ def test_cli_unknown_group_option_lists_the_choices(tmp_path: Path) -> None:
 def test_method_that_cannot_serve_the_model_says_so_at_config_time() -> None:
     cfg = compose_cfg([*TINY, "model=tiny_llama", "model.family=t5", "method=adapter"])
     with pytest.raises(ConfigError, match=r"method=adapter cannot serve model family 't5'"):
-        check_and_build(cfg)
+        check_heavy(cfg)

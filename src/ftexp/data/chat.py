@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
 
+from ftexp.batch import IGNORE, token_ids
 from ftexp.data.base import FinetuneData
 from ftexp.data.sources import column_problems, load_rows, split_files
 from ftexp.errors import DataError
 
-IGNORE = -100
 Pair = tuple[str, str]
 
 
@@ -59,13 +58,6 @@ def encode_pair(
     full = full[:limit]
     labels = [IGNORE] * min(len(head), len(full)) + full[len(head) :]
     return {"input_ids": full, "labels": labels}
-
-
-def token_ids(rendered: Any) -> list[int]:
-    """Token ids from ``apply_chat_template`` (a list, or a dict in newer transformers)."""
-    if isinstance(rendered, Mapping):
-        rendered = rendered["input_ids"]
-    return [int(i) for i in rendered]
 
 
 def pack(examples: list[dict[str, list[int]]], width: int) -> list[list[dict[str, list[int]]]]:

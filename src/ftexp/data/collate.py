@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from ftexp.data.chat import IGNORE, token_ids
+from ftexp.batch import IGNORE, token_ids
 
 __all__ = [
     "IGNORE",

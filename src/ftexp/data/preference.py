@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ftexp.batch import IGNORE
 from ftexp.data.base import FinetuneData
-from ftexp.data.chat import IGNORE, encode_pair
+from ftexp.data.chat import encode_pair
 from ftexp.data.sources import column_problems, load_rows, split_files
 
 Triple = tuple[str, str, str]

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ftexp.batch import IGNORE
 from ftexp.contract import TOKEN_CLASSIFICATION, ModelTask
 from ftexp.data.base import FinetuneData
-from ftexp.data.chat import IGNORE
 from ftexp.data.readers import TaggedSentence, read_tagged
 from ftexp.data.sources import split_files
 from ftexp.errors import DataError

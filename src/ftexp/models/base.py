@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -47,6 +48,20 @@ def label_maps(labels: list[str]) -> dict[str, Any]:
         "id2label": dict(enumerate(labels)),
         "label2id": {name: i for i, name in enumerate(labels)},
     }
+
+
+def seeded_model(build: Callable[[], nn.Module], seed: int, load_kwargs: dict[str, Any]) -> Any:
+    """A model built in-process whose weights depend on ``seed`` alone, load options applied.
+
+    The global random state is left as it was, so building a model draws nothing from the
+    run's own stream. The one path for every random-init model (tiny BERT, ViT, random LMs).
+    """
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = build()
+    return with_load_options(model, load_kwargs)
 
 
 def with_load_options(model: Any, load_kwargs: dict[str, Any]) -> Any:

@@ -122,65 +122,43 @@ class HFModel(VocabSettings):
 
     def load_classifier(self, labels: list[str], **load_kwargs: Any) -> nn.Module:
         """Load the encoder with a fresh classification head sized for ``labels``."""
-        from transformers import AutoModelForSequenceClassification
-
-        model = AutoModelForSequenceClassification.from_pretrained(
-            self.location(),
-            trust_remote_code=self.trust_remote_code,
-            revision=self.revision,
-            gguf_file=self.gguf_file,
-            **label_maps(labels),
-            **load_kwargs,
-        )
+        model = self.pretrained("AutoModelForSequenceClassification", labels, **load_kwargs)
         if model.config.pad_token_id is None:  # decoders find the last token through it
             model.config.pad_token_id = self.load_processor().pad_token_id
         return model
 
     def load_token_classifier(self, labels: list[str], **load_kwargs: Any) -> nn.Module:
         """Load the encoder with a fresh per-token head sized for the tags ``labels``."""
-        from transformers import AutoModelForTokenClassification
-
-        return AutoModelForTokenClassification.from_pretrained(
-            self.location(),
-            trust_remote_code=self.trust_remote_code,
-            revision=self.revision,
-            **label_maps(labels),
-            **load_kwargs,
-        )
+        return self.pretrained("AutoModelForTokenClassification", labels, **load_kwargs)
 
     def load_image_classifier(self, labels: list[str], **load_kwargs: Any) -> nn.Module:
         """Load a vision backbone with a fresh classification head sized for ``labels``."""
-        from transformers import AutoModelForImageClassification
-
-        return AutoModelForImageClassification.from_pretrained(
-            self.location(),
-            trust_remote_code=self.trust_remote_code,
-            revision=self.revision,
-            ignore_mismatched_sizes=True,  # the pretrained head has another number of classes
-            **label_maps(labels),
-            **load_kwargs,
+        # the pretrained head has another number of classes
+        return self.pretrained(
+            "AutoModelForImageClassification", labels, ignore_mismatched_sizes=True, **load_kwargs
         )
 
     def load_causal_lm(self, **load_kwargs: Any) -> nn.Module:
         """Load a decoder with its LM head (a ``gguf_file`` is de-quantised on load)."""
-        from transformers import AutoModelForCausalLM
+        return self.pretrained("AutoModelForCausalLM", None, **load_kwargs)
 
-        return AutoModelForCausalLM.from_pretrained(
+    def load_masked_lm(self, **load_kwargs: Any) -> nn.Module:
+        """Load an encoder with its masked-LM head (domain-adaptive pretraining)."""
+        return self.pretrained("AutoModelForMaskedLM", None, **load_kwargs)
+
+    def pretrained(self, auto_class: str, labels: list[str] | None, **load_kwargs: Any) -> Any:
+        """The one ``from_pretrained`` of every task: where, which revision, remote code, GGUF.
+
+        ``labels`` size a fresh head (``None``: the model's own head).
+        """
+        import transformers
+
+        return getattr(transformers, auto_class).from_pretrained(
             self.location(),
             trust_remote_code=self.trust_remote_code,
             revision=self.revision,
             gguf_file=self.gguf_file,
-            **load_kwargs,
-        )
-
-    def load_masked_lm(self, **load_kwargs: Any) -> nn.Module:
-        """Load an encoder with its masked-LM head (domain-adaptive pretraining)."""
-        from transformers import AutoModelForMaskedLM
-
-        return AutoModelForMaskedLM.from_pretrained(
-            self.location(),
-            trust_remote_code=self.trust_remote_code,
-            revision=self.revision,
+            **(label_maps(labels) if labels is not None else {}),
             **load_kwargs,
         )
 

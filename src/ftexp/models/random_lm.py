@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ftexp.models.base import label_maps, with_load_options
+from ftexp.models.base import label_maps, seeded_model
 from ftexp.models.tiny import chat_tokenizer
 
 if TYPE_CHECKING:
@@ -57,24 +57,23 @@ class RandomCausalLM:
 
     def load_causal_lm(self, **load_kwargs: Any) -> nn.Module:
         """Build the model; load-time options go through a real ``from_pretrained``."""
-        import torch
         from transformers import AutoModelForCausalLM
 
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.init_seed)
-            model = AutoModelForCausalLM.from_config(self._config())
-        return with_load_options(model, load_kwargs)
+        config = self._config()
+        return seeded_model(
+            lambda: AutoModelForCausalLM.from_config(config), self.init_seed, load_kwargs
+        )
 
     def load_classifier(self, labels: list[str], **load_kwargs: Any) -> nn.Module:
         """The same decoder with a sequence-classification head (e.g. a reward model)."""
-        import torch
         from transformers import AutoModelForSequenceClassification
 
         config = self._config(pad_token_id=chat_tokenizer().pad_token_id, **label_maps(labels))
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.init_seed)
-            model = AutoModelForSequenceClassification.from_config(config)
-        return with_load_options(model, load_kwargs)
+        return seeded_model(
+            lambda: AutoModelForSequenceClassification.from_config(config),
+            self.init_seed,
+            load_kwargs,
+        )
 
     def portable_name(self) -> str:
         """Random-init weights: rebuilt from this spec by ftexp (no file holds them)."""

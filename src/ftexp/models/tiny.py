@@ -11,7 +11,7 @@ import string
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ftexp.models.base import label_maps, with_load_options
+from ftexp.models.base import label_maps, seeded_model
 from ftexp.models.vocab import VocabSettings
 
 if TYPE_CHECKING:
@@ -97,43 +97,27 @@ class TinyBert(VocabSettings):
         """
         from transformers import BertForSequenceClassification
 
-        if self.init_from:  # the encoder of an earlier run (e.g. masked-LM domain adaptation)
-            return BertForSequenceClassification.from_pretrained(
-                f"{self.init_from}/model", **label_maps(labels), **load_kwargs
-            )
-        return with_load_options(self._build(labels), load_kwargs)
+        return self._encoder(BertForSequenceClassification, labels, load_kwargs)
 
     def load_token_classifier(self, labels: list[str], **load_kwargs: Any) -> nn.Module:
         """The same encoder (same seed) with a per-token head for the tags ``labels``."""
         from transformers import BertForTokenClassification
 
-        if self.init_from:
-            return BertForTokenClassification.from_pretrained(
-                f"{self.init_from}/model", **label_maps(labels), **load_kwargs
-            )
-        import torch
-
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.init_seed)
-            model = BertForTokenClassification(self._config(labels))
-        return with_load_options(model, load_kwargs)
+        return self._encoder(BertForTokenClassification, labels, load_kwargs)
 
     def load_masked_lm(self, **load_kwargs: Any) -> nn.Module:
         """The same encoder (same seed) with a masked-LM head."""
-        import torch
         from transformers import BertForMaskedLM
 
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.init_seed)
-            return BertForMaskedLM(self._config([]))
+        return seeded_model(lambda: BertForMaskedLM(self._config([])), self.init_seed, load_kwargs)
 
-    def _build(self, labels: list[str]) -> nn.Module:
-        import torch
-        from transformers import BertForSequenceClassification
-
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.init_seed)
-            return BertForSequenceClassification(self._config(labels))
+    def _encoder(self, head: Any, labels: list[str], load_kwargs: dict[str, Any]) -> nn.Module:
+        """The seeded encoder with ``head``'s task head, or the encoder of ``init_from``'s run."""
+        if self.init_from:  # the encoder of an earlier run (e.g. masked-LM domain adaptation)
+            return head.from_pretrained(
+                f"{self.init_from}/model", **label_maps(labels), **load_kwargs
+            )
+        return seeded_model(lambda: head(self._config(labels)), self.init_seed, load_kwargs)
 
     def _config(self, labels: list[str]) -> Any:
         from transformers import BertConfig

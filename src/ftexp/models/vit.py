@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ftexp.models.base import label_maps, with_load_options
+from ftexp.models.base import label_maps, seeded_model
 
 if TYPE_CHECKING:
     from torch import nn
@@ -62,7 +62,6 @@ class TinyViT:
 
     def load_image_classifier(self, labels: list[str], **load_kwargs: Any) -> nn.Module:
         """Build the classifier; load-time options go through a real ``from_pretrained``."""
-        import torch
         from transformers import ViTConfig, ViTForImageClassification
 
         config = ViTConfig(
@@ -75,10 +74,7 @@ class TinyViT:
             intermediate_size=self.intermediate_size,
             **label_maps(labels),
         )
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.init_seed)
-            model = ViTForImageClassification(config)
-        return with_load_options(model, load_kwargs)
+        return seeded_model(lambda: ViTForImageClassification(config), self.init_seed, load_kwargs)
 
     def portable_name(self) -> str:
         """Random-init weights: rebuilt from this spec by ftexp (no file holds them)."""

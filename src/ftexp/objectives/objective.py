@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -20,12 +21,18 @@ class Objective:
 
     needs: ClassVar[frozenset[str]] = frozenset()
     task: ClassVar[ModelTask]
+    # "package.module.Class" of the LightningModule (see ``module_class``)
+    module: ClassVar[str]
+    # the module scores the data's classes without a labelled head (e.g. by prompting)
+    scores_classes: ClassVar[bool] = False
     # further models whose heads share the main model's encoder (e.g. multitask's masked LM)
     auxiliary_tasks: ClassVar[tuple[ModelTask, ...]] = ()
     # False: the objective only evaluates a pretrained model (e.g. in-context prompting)
     trains: ClassVar[bool] = True
     # strategy name -> why this objective cannot run under it (checked at config time)
     incompatible_strategies: ClassVar[dict[str, str]] = {}
+    # test metrics a comparison shows beside the headline (``optimized_metric`` on test)
+    detail_metrics: ClassVar[tuple[str, ...]] = ()
 
     def problems(self) -> list[str]:
         """List config problems, each naming the key and the fix (empty when valid)."""
@@ -45,6 +52,11 @@ class Objective:
         """The batch fields this objective reads on ``data``: its ``needs``."""
         return cls.needs
 
+    @classmethod
+    def collapsed(cls, metrics: dict[str, float]) -> bool:
+        """Whether a finished run's test metrics say it learned nothing (never, by default)."""
+        return False
+
     @property
     def seeded(self) -> bool:
         """Whether the run's seed changes what this objective does (false: one seed says all)."""
@@ -56,4 +68,5 @@ class Objective:
 
     def module_class(self) -> Any:
         """The LightningModule class that trains this objective (imported on demand)."""
-        raise NotImplementedError
+        path, _, name = self.module.rpartition(".")
+        return getattr(importlib.import_module(path), name)

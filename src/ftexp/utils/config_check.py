@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +16,14 @@ from omegaconf import DictConfig, OmegaConf
 from ftexp.contract import contract_problems, run_identity
 from ftexp.errors import ConfigError
 from ftexp.models.vocab import data_problems as vocab_data_problems
+from ftexp.parts import Parts
 from ftexp.utils.devices import device_problems
 from ftexp.utils.types import type_problems
 
 HYDRA_KEYS = {"_target_", "_partial_", "_convert_", "_recursive_", "_args_"}
 # instantiated (cheap, no torch) and asked for problems()
 COMPONENTS = ("model", "method", "optim", "data", "speed", "objective")
+assert set(COMPONENTS) == set(Parts.names())
 TARGET_GROUPS = ("objective", "trainer")  # must be present; trainer keys checked on its signature
 TARGET_DICTS = ("callbacks", "logger")  # name -> target mappings
 
@@ -64,32 +68,38 @@ def _accepted_names(target: Callable[..., Any]) -> set[str] | None:
     return {p.name for p in params if p.kind is not inspect.Parameter.VAR_POSITIONAL}
 
 
-def check_and_build(cfg: DictConfig, checked: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Check everything that can be known before weights load; raise ``ConfigError`` listing all.
+def check_light(cfg: DictConfig) -> Parts:
+    """The checks that need no torch; the run's parts, or ``ConfigError`` listing every problem.
 
-    The cheap components (model spec, method, data, objective, optim, speed: no torch), their
-    settings, value types and contract (``check_components``, which the command line runs
-    first, before the heavy imports), then what needs torch and Lightning (trainer, callbacks,
-    loggers, strategy, devices). Returns the instantiated components; no weights have been read.
-    ``checked``: the result of an earlier ``check_components`` on the same config.
+    Each component is built from its config (cheap: no torch, no weights) and states its own
+    problems; then the rules between components (the contract, the model's sizes, the
+    vocabulary) and the run's own settings. The command line runs this before heavy imports.
     """
-    built, issues = (checked, []) if checked is not None else check_components(cfg)
-    issues += check_runtime(cfg, built)
-    if issues:
-        raise ConfigError(issues)
-    return built
-
-
-def checked_components(cfg: DictConfig) -> dict[str, Any]:
-    """The cheap components, built and checked (no torch); ``ConfigError`` lists every problem."""
     built, issues = check_components(cfg)
     if issues:
         raise ConfigError(issues)
-    return built
+    return Parts.of(built)
+
+
+def check_heavy(cfg: DictConfig, parts: Parts | None = None) -> Parts:
+    """Everything that can be known before weights load; ``ConfigError`` lists every problem.
+
+    The light checks (unless ``parts`` already passed them), then what needs torch and
+    Lightning: trainer, callbacks, loggers, strategy, devices, a checkpoint to resume and the
+    method's target layers on the model built on the meta device. No weights are read.
+    """
+    if parts is None:
+        built, issues = check_components(cfg)
+    else:
+        built, issues = {name: getattr(parts, name) for name in Parts.names()}, []
+    issues += check_runtime(cfg, built)
+    if issues:
+        raise ConfigError(issues)
+    return Parts.of(built)
 
 
 def check_components(cfg: DictConfig) -> tuple[dict[str, Any], list[str]]:
-    """The light checks (no torch import): components, types, contract, run settings."""
+    """The light checks (no torch import): the components built so far, and every problem."""
     issues: list[str] = []
     built: dict[str, Any] = {}
     for key in (*COMPONENTS, *TARGET_GROUPS):
@@ -116,7 +126,7 @@ def check_components(cfg: DictConfig) -> tuple[dict[str, Any], list[str]]:
         issues += built[key].problems()
     if {"objective", "data"} <= set(built):
         issues += contract_problems(
-            built["objective"], built["data"], built.get("model"), _choices(cfg), data_partners()
+            built["objective"], built["data"], built.get("model"), _choices(cfg), data_partners
         )
         issues += built["objective"].data_problems(built["data"])
     issues += _model_fit_problems(built)
@@ -225,23 +235,32 @@ def _choices(cfg: DictConfig) -> dict[str, str]:
     }
 
 
+@functools.cache
 def data_partners() -> dict[str, Any]:
-    """Every packaged data option and its data class (which declares what it provides)."""
-    import yaml
+    """Every data option on the config search path and its data class (what it provides).
 
-    conf = Path(__file__).parents[1] / "conf" / "data"
-    partners = {}
-    for path in sorted(conf.glob("*.yaml")):
-        node = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        target = node.get("_target_")
-        if target is None:  # a variant of another option (defaults: [sentiment])
-            parent = next(
-                (d for d in node.get("defaults", []) if isinstance(d, str) and d != "_self_"), None
-            )
-            target = (yaml.safe_load((conf / f"{parent}.yaml").read_text()) or {}).get("_target_")
-        if target:
-            partners[path.stem] = get_object(target)
-    return partners
+    Composed by Hydra itself, so an option that inherits another (``defaults: [sentiment]``)
+    and the options of a user's ``conf/`` folder count as they do in a run. Asked only for a
+    refusal's message (the options that would fit), and once per process.
+    """
+    from hydra import compose
+    from hydra.core.global_hydra import GlobalHydra
+
+    with _hydra_context():
+        names = GlobalHydra.instance().config_loader().get_group_options("data")
+        return {
+            name: get_object(compose(config_name=f"data/{name}").data._target_) for name in names
+        }
+
+
+def _hydra_context() -> AbstractContextManager[Any]:
+    """The running Hydra app's config search path, or the packaged configs outside one."""
+    from hydra import initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+
+    if GlobalHydra.instance().is_initialized():
+        return nullcontext()
+    return initialize_config_module("ftexp.conf", version_base="1.3")
 
 
 def _model_fit_problems(built: dict[str, Any]) -> list[str]:

@@ -1,0 +1,46 @@
+"""``objective=classify``: one class per example (cross-entropy; accuracy, macro-F1, AUROC)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ftexp.contract import SEQUENCE_CLASSIFICATION, ModelTask
+from ftexp.objectives.objective import Objective
+
+COLLAPSED = 0.98  # a run predicting one class for this share of the test split learned nothing
+
+
+def one_class(metrics: dict[str, float]) -> bool:
+    """Whether a classifier gave (nearly) every test example the same class."""
+    return metrics.get("test/top_class_share", 0.0) >= COLLAPSED
+
+
+@dataclass
+class Classify(Objective):
+    """One label per example, a fresh head sized by the data's classes, in any modality.
+
+    The model is the classifier of the data's modality (``classifier_task``: text -> sequence
+    classification, images -> image classification), so a new modality needs no edit here.
+    """
+
+    needs: ClassVar[frozenset[str]] = frozenset({"label"})
+    task: ClassVar[ModelTask] = SEQUENCE_CLASSIFICATION
+    module: ClassVar[str] = "ftexp.objectives.classify.module.ClassifyModule"
+    detail_metrics: ClassVar[tuple[str, ...]] = ("test/f1",)
+
+    @classmethod
+    def fields(cls, data: Any) -> frozenset[str]:
+        """The label, and the inputs of the data's kind of classifier."""
+        return cls.needs | cls.model_task(data).inputs
+
+    @classmethod
+    def model_task(cls, data: Any) -> ModelTask:
+        """The data's kind of classifier."""
+        task: ModelTask = getattr(data, "classifier_task", cls.task)
+        return task
+
+    @classmethod
+    def collapsed(cls, metrics: dict[str, float]) -> bool:
+        """One class for nearly every test example."""
+        return one_class(metrics)

@@ -1,1 +1,0 @@
-"""The LightningModules of the objectives: steps, losses and metrics (heavy imports)."""

@@ -1,0 +1,125 @@
+"""``objective=reward`` (a Bradley-Terry reward model) and ``objective=dpo``."""
+
+from __future__ import annotations
+
+from typing import cast
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ftexp.objectives.module import Batch, FinetuneModule, Stage
+from ftexp.objectives.preference.spec import DPO
+from ftexp.objectives.reference import ReferencePolicyModule
+
+
+def stack_pair(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Chosen rows then rejected rows as one batch (one forward pass for both)."""
+    return {
+        key: torch.cat([batch[f"chosen_{key}"], batch[f"rejected_{key}"]])
+        for key in ("input_ids", "attention_mask", "labels")
+    }
+
+
+class RewardModule(FinetuneModule):
+    """Pairwise reward model (Bradley-Terry): ``loss = -log sigmoid(r_chosen - r_rejected)``.
+
+    The backbone is a sequence classifier with one output. Logs ``{stage}/loss``,
+    ``{stage}/acc`` (share of pairs ranked right) and ``{stage}/margin``.
+    """
+
+    eval_means = ("loss", "acc", "margin")
+
+    def rewards(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scalar rewards of the chosen and the rejected responses."""
+        assert self.model is not None
+        both = stack_pair(batch)
+        scores = self.model(input_ids=both["input_ids"], attention_mask=both["attention_mask"])
+        chosen, rejected = scores.logits.float().squeeze(-1).chunk(2)
+        return chosen, rejected
+
+    def step(self, batch: Batch, stage: Stage) -> torch.Tensor:
+        """Bradley-Terry loss and ranking accuracy of one batch of pairs."""
+        chosen, rejected = self.rewards(batch)
+        losses = -F.logsigmoid(chosen - rejected)
+        self.log_mean(stage, "loss", losses, prog_bar=True)
+        self.log_mean(stage, "acc", (chosen > rejected).float(), prog_bar=stage != "train")
+        self.log_mean(stage, "margin", chosen - rejected)
+        return losses.mean()
+
+
+def sequence_logps(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Sum of log-probabilities of the labelled (non -100) next tokens, per sequence."""
+    logits, labels = logits[:, :-1].float(), labels[:, 1:]
+    mask = labels != -100
+    picked = torch.gather(logits.log_softmax(-1), 2, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    return (picked * mask).sum(-1)
+
+
+def dpo_loss(
+    policy_chosen: torch.Tensor,
+    policy_rejected: torch.Tensor,
+    reference_chosen: torch.Tensor,
+    reference_rejected: torch.Tensor,
+    beta: float,
+    label_smoothing: float = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """DPO (Rafailov et al. 2023, eq. 7); returns (loss per pair, chosen, rejected rewards).
+
+    The implicit reward of a response is ``beta * (log pi(y|x) - log pi_ref(y|x))``;
+    ``label_smoothing`` is the conservative-DPO flip probability.
+    """
+    chosen = beta * (policy_chosen - reference_chosen)
+    rejected = beta * (policy_rejected - reference_rejected)
+    margin = chosen - rejected
+    loss = -(1 - label_smoothing) * F.logsigmoid(margin) - label_smoothing * F.logsigmoid(-margin)
+    return loss, chosen.detach(), rejected.detach()
+
+
+class DPOModule(ReferencePolicyModule):
+    """Direct preference optimisation of a causal LM against a frozen reference.
+
+    The reference: see ``ReferencePolicyModule``. Logs ``{stage}/loss``,
+    ``{stage}/reward_acc``, ``{stage}/reward_margin`` and the chosen and rejected implicit
+    rewards.
+    """
+
+    eval_means = ("loss", "reward_acc", "reward_margin", "reward_chosen", "reward_rejected")
+
+    def logps(self, model: nn.Module, both: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Response log-probabilities under ``model``."""
+        out = model(
+            input_ids=both["input_ids"], attention_mask=both["attention_mask"], use_cache=False
+        )
+        return sequence_logps(out.logits, both["labels"])
+
+    def reference_logps(self, both: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Response log-probabilities under the reference (no gradients)."""
+        with self.reference() as reference:
+            return self.logps(reference, both)
+
+    def step(self, batch: Batch, stage: Stage) -> torch.Tensor:
+        """DPO loss and implicit-reward accuracy of one batch of pairs."""
+        assert self.model is not None
+        settings = cast(DPO, self.objective)
+        both = stack_pair(batch)
+        policy_chosen, policy_rejected = self.logps(self.model, both).chunk(2)
+        reference_chosen, reference_rejected = self.reference_logps(both).chunk(2)
+        losses, chosen, rejected = dpo_loss(
+            policy_chosen,
+            policy_rejected,
+            reference_chosen,
+            reference_rejected,
+            settings.beta,
+            settings.label_smoothing,
+        )
+        self.log_mean(stage, "loss", losses, prog_bar=True)
+        values = {
+            "reward_acc": (chosen > rejected).float(),
+            "reward_margin": chosen - rejected,
+            "reward_chosen": chosen,
+            "reward_rejected": rejected,
+        }
+        for name, value in values.items():
+            self.log_mean(stage, name, value)
+        return losses.mean()

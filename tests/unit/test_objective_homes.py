@@ -1,0 +1,65 @@
+"""Each objective option has one home: its spec and its LightningModule, in one folder."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from hydra.utils import get_object
+
+from ftexp.objectives import MOVED_TARGETS, current_target
+from tests.conftest import CONF, group_options
+
+ROOT = Path(__file__).parents[2]
+
+
+def _target(option: str) -> str:
+    node = yaml.safe_load((CONF / "objective" / f"{option}.yaml").read_text(encoding="utf-8"))
+    return str(node["objective"]["_target_"])
+
+
+@pytest.mark.parametrize("option", group_options("objective"))
+def test_every_objective_names_a_module_of_its_own_folder(option: str) -> None:
+    from ftexp.objectives.module import FinetuneModule
+
+    spec = get_object(_target(option))
+    folder = spec.__module__.rsplit(".", 1)[0]  # ftexp.objectives.<folder>.spec
+    assert spec.module.startswith(folder + "."), (option, spec.module)
+    module = spec.module_class(spec)  # a class-level path: no instance needed
+    assert issubclass(module, FinetuneModule)
+    assert option in importlib.import_module(folder).__doc__  # the folder says what it holds
+
+
+def test_moved_objective_paths_resolve_to_todays_classes() -> None:
+    for old, new in MOVED_TARGETS.items():
+        assert current_target(old) == new
+        assert get_object(new).__name__ == old.rsplit(".", 1)[1]
+    assert current_target("ftexp.objectives.classify.Classify").endswith("Classify")
+
+
+def test_a_run_dir_of_the_earlier_layout_still_reloads_its_parts(tmp_path: Path) -> None:
+    from omegaconf import OmegaConf
+
+    from ftexp.contract import CAUSAL_LM
+    from ftexp.reload import run_parts
+    from tests.conftest import compose_cfg
+
+    cfg = compose_cfg(["objective=sft", "data=chat", "model=tiny_llama"])
+    cfg.objective._target_ = "ftexp.objectives.sft.SFT"  # where sft lived before
+    (tmp_path / "model").mkdir()
+    (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(cfg), encoding="utf-8")
+    assert run_parts(tmp_path).task == CAUSAL_LM
+
+
+def test_no_import_cycles_in_src() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "import_cycles.py")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout
