@@ -9,8 +9,10 @@ import sys
 from typing import TYPE_CHECKING
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from ftexp.console import choices_line, route_library_output
 from ftexp.errors import refusals
 
 if TYPE_CHECKING:
@@ -46,12 +48,14 @@ def run(cfg: DictConfig) -> float | None:
     _STARTED.append(True)
     with refusals():
         parts = _check_before_heavy_imports(cfg)
+        logging.captureWarnings(True)  # the libraries' import-time warnings: to the log file
         from ftexp.callbacks.guards import NonFiniteLossError
         from ftexp.run import train  # heavy imports only once the config is known to be sound
         from ftexp.utils.hydra_ddp import ddp_ready_multirun_job
 
-        for name in ("lightning", "lightning.pytorch", "lightning.fabric"):  # Hydra prints them
-            logging.getLogger(name).handlers.clear()
+        route_library_output()
+        if HydraConfig.initialized():
+            logging.getLogger("ftexp").info(choices_line(HydraConfig.get().runtime.choices))
         try:
             with ddp_ready_multirun_job():
                 metrics = train(cfg, parts)

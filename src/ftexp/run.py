@@ -17,6 +17,7 @@ from omegaconf import DictConfig, open_dict
 
 from ftexp import tracking
 from ftexp.cluster import requeued_checkpoint, restart_count
+from ftexp.console import facts_line, held_back_note
 from ftexp.data.module import DataModule
 from ftexp.errors import ConfigError
 from ftexp.eval_sets import evaluate, load_eval_sets
@@ -110,7 +111,10 @@ def train(cfg: DictConfig, checked: Parts | None = None) -> dict[str, float]:
     metrics.update({f"data/dropped_{k}": v for k, v in data.data.dropped.items() if v})
     if trainer.is_global_zero:
         atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True))
+        rank_zero_info(facts_line(metrics))
         rank_zero_info(f"[ftexp] run dir: {out_dir}")
+        if note := held_back_note(str(out_dir / "__main__.log")):
+            rank_zero_info(note)
     tracking.close(trainer, metrics)
     return metrics
 
