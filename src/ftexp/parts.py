@@ -23,18 +23,18 @@ class Parts:
     Attributes:
         model: the model spec (``model=``): a description, no weights.
         method: which parameters train and how the backbone is rewritten (``method=``).
-        objective: the loss, metrics and kind of model (``objective=``), its settings.
-        data: the data option (``data=``); ``load`` reads and splits it.
         optim: the optimiser and schedule settings (``optim=``).
+        data: the data option (``data=``); ``load`` reads and splits it.
         speed: execution switches (``speed=``).
+        objective: the loss, metrics and kind of model (``objective=``), its settings.
     """
 
     model: ModelSpec
     method: Method
-    objective: Objective
-    data: FinetuneData
     optim: AdamWConfig
+    data: FinetuneData
     speed: SpeedConfig
+    objective: Objective
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

@@ -21,9 +21,8 @@ from ftexp.utils.devices import device_problems
 from ftexp.utils.types import type_problems
 
 HYDRA_KEYS = {"_target_", "_partial_", "_convert_", "_recursive_", "_args_"}
-# instantiated (cheap, no torch) and asked for problems()
-COMPONENTS = ("model", "method", "optim", "data", "speed", "objective")
-assert set(COMPONENTS) == set(Parts.names())
+# instantiated (cheap, no torch) and asked for problems(), in this order
+COMPONENTS = Parts.names()
 TARGET_GROUPS = ("objective", "trainer")  # must be present; trainer keys checked on its signature
 TARGET_DICTS = ("callbacks", "logger")  # name -> target mappings
 

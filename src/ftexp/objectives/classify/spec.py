@@ -11,13 +11,23 @@ from ftexp.objectives.objective import Objective
 COLLAPSED = 0.98  # a run predicting one class for this share of the test split learned nothing
 
 
-def one_class(metrics: dict[str, float]) -> bool:
-    """Whether a classifier gave (nearly) every test example the same class."""
-    return metrics.get("test/top_class_share", 0.0) >= COLLAPSED
+class ScoredAsClassifier:
+    """How a comparison reads an objective scored as a classifier (accuracy, F1, AUROC).
+
+    F1 stands beside the headline, and a run that gave (nearly) every test example the same
+    class learned nothing. Mixed into every objective that logs the classifier's metrics.
+    """
+
+    detail_metrics: ClassVar[tuple[str, ...]] = ("test/f1",)
+
+    @classmethod
+    def collapsed(cls, metrics: dict[str, float]) -> bool:
+        """One class for nearly every test example."""
+        return metrics.get("test/top_class_share", 0.0) >= COLLAPSED
 
 
 @dataclass
-class Classify(Objective):
+class Classify(ScoredAsClassifier, Objective):
     """One label per example, a fresh head sized by the data's classes, in any modality.
 
     The model is the classifier of the data's modality (``classifier_task``: text -> sequence
@@ -27,7 +37,6 @@ class Classify(Objective):
     needs: ClassVar[frozenset[str]] = frozenset({"label"})
     task: ClassVar[ModelTask] = SEQUENCE_CLASSIFICATION
     module: ClassVar[str] = "ftexp.objectives.classify.module.ClassifyModule"
-    detail_metrics: ClassVar[tuple[str, ...]] = ("test/f1",)
 
     @classmethod
     def fields(cls, data: Any) -> frozenset[str]:
@@ -39,8 +48,3 @@ class Classify(Objective):
         """The data's kind of classifier."""
         task: ModelTask = getattr(data, "classifier_task", cls.task)
         return task
-
-    @classmethod
-    def collapsed(cls, metrics: dict[str, float]) -> bool:
-        """One class for nearly every test example."""
-        return one_class(metrics)

@@ -7,12 +7,12 @@ from typing import Any, ClassVar
 
 from ftexp.contract import CAUSAL_LM, ModelTask
 from ftexp.errors import ConfigError
-from ftexp.objectives.classify.spec import one_class
+from ftexp.objectives.classify.spec import ScoredAsClassifier
 from ftexp.objectives.objective import Objective
 
 
 @dataclass
-class InContext(Objective):
+class InContext(ScoredAsClassifier, Objective):
     """Zero- or few-shot in-context classification: the baseline fine-tuning is set against.
 
     Each test text is put into ``template`` after ``instruction`` and ``shots`` solved examples
@@ -38,7 +38,6 @@ class InContext(Objective):
 
     needs: ClassVar[frozenset[str]] = frozenset({"input_ids", "label"})
     task: ClassVar[ModelTask] = CAUSAL_LM
-    detail_metrics: ClassVar[tuple[str, ...]] = ("test/f1",)  # scored as objective=classify
     module: ClassVar[str] = "ftexp.objectives.in_context.module.InContextModule"
     trains: ClassVar[bool] = False
     scores_classes: ClassVar[bool] = True
@@ -54,11 +53,6 @@ class InContext(Objective):
     def seeded(self) -> bool:
         """Only the solved examples are drawn with the seed: zero-shot is the same at every seed."""
         return self.shots > 0
-
-    @classmethod
-    def collapsed(cls, metrics: dict[str, float]) -> bool:
-        """One class for nearly every test example (as ``objective=classify``)."""
-        return one_class(metrics)
 
     def problems(self) -> list[str]:
         """The shot count and the template's fields."""

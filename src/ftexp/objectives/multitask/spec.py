@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ftexp.contract import MASKED_LM, SEQUENCE_CLASSIFICATION, ModelTask
-from ftexp.objectives.classify.spec import one_class
+from ftexp.objectives.classify.spec import ScoredAsClassifier
 from ftexp.objectives.objective import Objective
 
 TASKS = ("classify", "mlm")
 
 
 @dataclass
-class Multitask(Objective):
+class Multitask(ScoredAsClassifier, Objective):
     """Classify the data's texts and predict masked tokens of the same texts, jointly.
 
     One encoder feeds two heads: the classifier (the model that is saved, tested and served)
@@ -29,7 +29,6 @@ class Multitask(Objective):
 
     needs: ClassVar[frozenset[str]] = frozenset({"input_ids", "attention_mask", "label"})
     task: ClassVar[ModelTask] = SEQUENCE_CLASSIFICATION
-    detail_metrics: ClassVar[tuple[str, ...]] = ("test/f1",)  # scored as objective=classify
     module: ClassVar[str] = "ftexp.objectives.multitask.module.MultitaskModule"
     auxiliary_tasks: ClassVar[tuple[ModelTask, ...]] = (MASKED_LM,)
     incompatible_strategies: ClassVar[dict[str, str]] = {
@@ -40,11 +39,6 @@ class Multitask(Objective):
 
     weighting: Any = None
     mlm_probability: float = 0.15
-
-    @classmethod
-    def collapsed(cls, metrics: dict[str, float]) -> bool:
-        """One class for nearly every test example (as ``objective=classify``)."""
-        return one_class(metrics)
 
     def problems(self) -> list[str]:
         """The masking share and the weighting's settings."""
