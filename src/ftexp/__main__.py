@@ -12,6 +12,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from ftexp import sweep_resume
 from ftexp.console import choices_line, route_library_output
 from ftexp.errors import refusals
 
@@ -22,6 +23,13 @@ if TYPE_CHECKING:
 # (DDP ranks inherit the launcher's resolved ``hydra.run.dir``, so they share its dir)
 RUN_ID = f"{os.getpid() % 10000:04d}{secrets.token_hex(1)}"
 OmegaConf.register_new_resolver("run_id", lambda: RUN_ID, replace=True)
+# cached: Hydra copies the cache into each job, so all jobs of a sweep share one dir
+OmegaConf.register_new_resolver(
+    "sweep_dir",
+    lambda log_dir: sweep_resume.sweep_dir(str(log_dir), sweep_resume.new_sweep_name(RUN_ID)),
+    replace=True,
+    use_cache=True,
+)
 
 
 _STARTED: list[bool] = []  # set once Hydra hands a composed config to ``run``
@@ -34,12 +42,15 @@ def main() -> None:
     exit code 1, before ftexp's code runs; that is a config error too, so it exits with 2.
     Failures after composition keep Hydra's code and traceback.
     """
+    with refusals():
+        _refuse_null_groups(sys.argv[1:])
     try:
         run()
     except SystemExit as stop:
         if stop.code == 1 and not _STARTED:
             raise SystemExit(2) from None
         raise
+    sweep_resume.sweep_finished()  # a multirun that got here ran every job
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
@@ -47,6 +58,9 @@ def run(cfg: DictConfig) -> float | None:
     """Train one configuration; return the optimised metric for Hydra sweepers."""
     _STARTED.append(True)
     with refusals():
+        kept = sweep_resume.kept_result(cfg)
+        if kept is not None:
+            return _optimized(cfg, kept)
         parts = _check_before_heavy_imports(cfg)
         logging.captureWarnings(True)  # the libraries' import-time warnings: to the log file
         from ftexp.callbacks.guards import NonFiniteLossError
@@ -62,18 +76,43 @@ def run(cfg: DictConfig) -> float | None:
         except NonFiniteLossError as err:
             print(f"error: {err}", file=sys.stderr)
             sys.exit(3)
+    return _optimized(cfg, metrics)
+
+
+def _optimized(cfg: DictConfig, metrics: dict[str, float]) -> float | None:
+    """The value a sweeper optimises: the kept checkpoint's ``optimized_metric``."""
     metric = cfg.get("optimized_metric")
     if not metric:
         return None
-    return metrics.get(f"best/{metric}", metrics.get(metric))  # the checkpoint that was kept
+    return metrics.get(f"best/{metric}", metrics.get(metric))
+
+
+def _refuse_null_groups(arguments: list[str]) -> None:
+    """``logger=null``: Hydra drops a group with ``~logger``; ``=null`` ends in its traceback."""
+    from pathlib import Path
+
+    from ftexp.errors import ConfigError
+
+    groups = {p.name for p in Path(__file__).with_name("conf").iterdir() if p.is_dir()}
+    nulled = [a.partition("=")[0] for a in arguments if a.endswith("=null")]
+    issues = [
+        f"{group}=null: a config group is dropped with ~{group} (run without it), "
+        f"or choose one of its options, {group}=<option>"
+        for group in nulled
+        if group.lstrip("+") in groups
+    ]
+    if issues:
+        raise ConfigError(issues)
 
 
 def _check_before_heavy_imports(cfg: DictConfig) -> Parts:
     """The checks that need no torch, then the data read: bad input is refused in seconds."""
+    from ftexp.eval_sets import read_eval_sets
     from ftexp.utils.config_check import check_light
 
     parts = check_light(cfg)
     parts.data.load()  # a DataError (bad row, one class, empty split) before any import
+    read_eval_sets(cfg, parts.data.class_names())  # their labels against the model's classes
     return parts
 
 

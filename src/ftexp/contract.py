@@ -27,6 +27,8 @@ class ModelTask:
         labelled: the head is sized by class names (passed to ``loader``).
         inputs: the batch fields the model's forward takes.
         predictor: the ``ftexp.predict`` function that answers for a saved model of this task.
+        commands: the side commands (``python -m ftexp.<command>``) that serve a saved model of
+            this task; any other is refused before the model loads.
     """
 
     name: str
@@ -36,6 +38,7 @@ class ModelTask:
     labelled: bool = False
     inputs: frozenset[str] = frozenset()
     predictor: str = "ftexp.predict.classes"
+    commands: frozenset[str] = frozenset({"predict", "export", "latency"})
 
     def served_by(self, spec: Any) -> bool:
         """Whether a model spec can load a model for this task."""
@@ -78,10 +81,18 @@ TOKEN_CLASSIFICATION = ModelTask(
     predictor="ftexp.predict.entities",
 )
 CAUSAL_LM = ModelTask(
-    "causal language model", "load_causal_lm", "AutoModelForCausalLM", "CAUSAL_LM"
+    "causal language model",
+    "load_causal_lm",
+    "AutoModelForCausalLM",
+    "CAUSAL_LM",
+    commands=frozenset({"generate", "export", "latency"}),
 )
 MASKED_LM = ModelTask(
-    "masked language model", "load_masked_lm", "AutoModelForMaskedLM", "FEATURE_EXTRACTION"
+    "masked language model",
+    "load_masked_lm",
+    "AutoModelForMaskedLM",
+    "FEATURE_EXTRACTION",
+    commands=frozenset({"export"}),
 )
 IMAGE_CLASSIFICATION = ModelTask(
     "image classification",
@@ -90,6 +101,7 @@ IMAGE_CLASSIFICATION = ModelTask(
     None,
     labelled=True,
     inputs=frozenset({"pixel_values"}),
+    commands=frozenset({"predict", "export"}),  # latency is timed on text
 )
 
 

@@ -45,10 +45,21 @@ class EvalSet:
         ]
 
 
-def load_eval_sets(cfg: Any, model_labels: list[str] | None, processor: Any) -> dict[str, EvalSet]:
-    """Instantiate, read and check every eval set (no weights involved)."""
-    from hydra.utils import instantiate
+_READ: dict[str, dict[str, EvalSet]] = {}  # sets read by the light check, kept for the run
 
+
+def read_eval_sets(cfg: Any, model_labels: list[str] | None) -> dict[str, EvalSet]:
+    """Instantiate, read and check every eval set: no tokenizer, no torch, no weights.
+
+    The command line calls this with the light checks, so a label that cannot reach the
+    model's classes is refused in about a second; the run then takes the sets already read.
+    """
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    key = OmegaConf.to_yaml(cfg.get("eval_sets") or {})
+    if key in _READ:
+        return _READ[key]
     sets: dict[str, EvalSet] = {}
     issues: list[str] = []
     for name, node in (cfg.get("eval_sets") or {}).items():
@@ -56,7 +67,6 @@ def load_eval_sets(cfg: Any, model_labels: list[str] | None, processor: Any) -> 
             built = EvalSet(**instantiate(node, _convert_="all"))
             issues += [f"eval_sets.{name}.data: {p}" for p in built.data.problems()]
             if not issues:
-                built.data.connect(processor)
                 built.data.load()
                 issues += built.problems(str(name), model_labels)
         except ConfigError:
@@ -67,6 +77,16 @@ def load_eval_sets(cfg: Any, model_labels: list[str] | None, processor: Any) -> 
         sets[str(name)] = built
     if issues:
         raise ConfigError(issues)
+    _READ[key] = sets
+    return sets
+
+
+def load_eval_sets(cfg: Any, model_labels: list[str] | None, processor: Any) -> dict[str, EvalSet]:
+    """The run's eval sets, read and checked, their data connected to the run's processor."""
+    sets = read_eval_sets(cfg, model_labels)
+    _READ.clear()  # a later job of a multirun reads its own
+    for chosen in sets.values():
+        chosen.data.connect(processor)
     return sets
 
 

@@ -71,6 +71,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--push-to-hub", metavar="REPO_ID", help="also upload (needs a login)")
     args = parser.parse_args(argv)
     with refusals():
+        from ftexp.reload import served_parts
+
+        served_parts(args.run_dir, "export")
         out = args.out or args.run_dir / ("export-merged" if args.merged else "export-adapter")
         if args.merged:
             export_merged(args.run_dir, out, args.dtype)

@@ -10,7 +10,7 @@ from transformers import PreTrainedTokenizerBase
 
 from ftexp.batch import token_ids
 from ftexp.errors import refusals
-from ftexp.reload import load_run
+from ftexp.reload import load_run, served_parts
 
 
 def stop_token_ids(tokenizer: PreTrainedTokenizerBase) -> list[int]:
@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy")
     args = parser.parse_args(argv)
     with refusals():
+        served_parts(args.run_dir, "generate")
         model, tokenizer, _ = load_run(args.run_dir)
     for prompt, reply in zip(
         args.prompts,

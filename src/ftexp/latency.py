@@ -81,6 +81,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=50)
     args = parser.parse_args(argv)
     with refusals():
+        from ftexp.reload import served_parts
+
+        served_parts(args.run_dir, "latency")
         result = measure(args.run_dir, args.repeats)
     (args.run_dir / "latency.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     print(json.dumps(result, indent=2))

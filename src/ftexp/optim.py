@@ -49,6 +49,13 @@ class AdamWConfig:
     def __post_init__(self) -> None:
         self.betas = (float(self.betas[0]), float(self.betas[1]))
 
+    def state_bytes(self, trainable_bytes: int) -> int:
+        """Bytes of optimiser state for trainable weights of ``trainable_bytes``.
+
+        AdamW keeps two moments per weight, in the weight's dtype.
+        """
+        return 2 * trainable_bytes
+
     def problems(self) -> list[str]:
         """List invalid settings."""
         issues = []

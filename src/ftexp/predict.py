@@ -15,7 +15,7 @@ import torch
 from hydra.utils import get_object
 
 from ftexp.errors import RunError, refusals
-from ftexp.reload import load_run, run_parts
+from ftexp.reload import load_run, served_parts
 
 
 def predict(run_dir: str, inputs: list[str], max_length: int = 512) -> list[tuple[str, float]]:
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("inputs", nargs="+", help="texts, or image files for an image run")
     args = parser.parse_args(argv)
     with refusals():
-        answer = get_object(run_parts(args.run_dir).task.predictor)
+        answer = get_object(served_parts(args.run_dir, "predict").task.predictor)
         lines = answer(args.run_dir, args.inputs)
     print("\n".join(lines))
 

@@ -59,6 +59,22 @@ def run_parts(run_dir: str | Path) -> SavedRunParts:
     )
 
 
+def served_parts(run_dir: str | Path, command: str) -> SavedRunParts:
+    """A finished run's parts, or ``RunError`` when ``command`` does not serve its kind of model.
+
+    Checked from the run's config, before the model loads: generating from a classifier, or
+    predicting classes with a language model, is refused with the commands that do fit.
+    """
+    parts = run_parts(run_dir)
+    if command not in parts.task.commands:
+        fitting = ", ".join(f"python -m ftexp.{c}" for c in sorted(parts.task.commands))
+        raise RunError(
+            f"python -m ftexp.{command} does not serve {run_dir}: that run trained a "
+            f"{parts.task.name}; for it use {fitting}"
+        )
+    return parts
+
+
 def objective_class(cfg: Any) -> Any:
     """The objective spec class a run's config names (also where it has moved since)."""
     return get_object(current_target(str(cfg.objective._target_)))

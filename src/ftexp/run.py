@@ -16,17 +16,21 @@ from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig, open_dict
 
 from ftexp import tracking
+from ftexp.checkpoint_io import use_atomic_checkpoints
 from ftexp.cluster import requeued_checkpoint, restart_count
 from ftexp.console import facts_line, held_back_note
 from ftexp.data.module import DataModule
 from ftexp.errors import ConfigError
 from ftexp.eval_sets import evaluate, load_eval_sets
+from ftexp.memory.check import check_memory, measured_against
 from ftexp.methods.base import save_labels
 from ftexp.models.vocab import extend_tokenizer, save_new_rows
 from ftexp.parts import Parts
+from ftexp.sweep_resume import resumable_job
 from ftexp.utils.config_check import check_heavy, resolved
 from ftexp.utils.io import atomic_write_text, replaced_dir
 from ftexp.utils.run_dir import claim_run_dir
+from ftexp.utils.trainer_settings import lightning_settings
 
 
 def instantiate_dict(node: DictConfig | None) -> list[Any]:
@@ -71,21 +75,28 @@ def train(cfg: DictConfig, checked: Parts | None = None) -> dict[str, float]:
     started = time.perf_counter()
     parts = check_heavy(cfg, checked)  # raises ConfigError before any weights load
     module, data = build(parts, cfg)  # reads the data: a DataError stops here, before the run dir
+    estimate = check_memory(cfg.trainer, module, data.data)  # refuses what cannot fit
     method = parts.method
     out_dir = Path(cfg.paths.output_dir)
     _resume_if_requeued(cfg, out_dir)
-    # a requeued SLURM job reruns in its own dir, with or without a checkpoint yet
-    claim_run_dir(out_dir, resuming=_resumes_own_run(cfg, out_dir) or restart_count() > 0)
+    sweep_checkpoint, sweep_job_began = resumable_job(cfg)
+    if sweep_checkpoint is not None:
+        with open_dict(cfg):
+            cfg.ckpt_path = str(sweep_checkpoint)
+    # a requeued SLURM job or a rerun sweep's job goes on in its own dir, checkpoint or not
+    again = restart_count() > 0 or sweep_job_began
+    claim_run_dir(out_dir, resuming=_resumes_own_run(cfg, out_dir) or again)
     atomic_write_text(out_dir / "config.yaml", resolved(cfg))
     L.seed_everything(cfg.seed, workers=True)
 
     tracking.prepare(cfg, out_dir, resuming=_resumes_own_run(cfg, out_dir))
     loggers = instantiate_dict(cfg.get("logger"))
     trainer: L.Trainer = instantiate(
-        cfg.trainer,
+        lightning_settings(cfg.trainer),
         callbacks=_callbacks(cfg, logged=bool(loggers)) + method.callbacks(),
         logger=loggers or False,
     )
+    use_atomic_checkpoints(trainer)
     tracking.log_config(trainer, cfg, resuming=_resumes_own_run(cfg, out_dir))
     tracking.record(trainer, out_dir)
     fits = bool(cfg.get("train")) and parts.objective.trains
@@ -108,6 +119,7 @@ def train(cfg: DictConfig, checked: Parts | None = None) -> dict[str, float]:
     if cfg.get("test"):
         metrics.update(_test_converted(module, trainer, data))
     metrics.update(_run_facts(module, trainer, started))
+    metrics.update(measured_against(estimate, metrics))
     metrics.update({f"data/dropped_{k}": v for k, v in data.data.dropped.items() if v})
     if trainer.is_global_zero:
         atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True))

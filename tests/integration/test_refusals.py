@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import subprocess
 import sys
 import time
@@ -36,6 +37,35 @@ def _gz_truncated(tmp: Path) -> str:
     return str(path)
 
 
+def _config_only_folder(tmp: Path) -> str:
+    """A model folder whose weights never arrived: config.json and tokenizer files only."""
+    folder = tmp / "half-copied-model"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"model_type": "bert"}', encoding="utf-8")
+    (folder / "vocab.txt").write_text("[PAD]\n[UNK]\n", encoding="utf-8")
+    return str(folder)
+
+
+def _relabelled(tmp: Path) -> list[str]:
+    """An eval set whose label 'bad' maps onto none of the model's classes."""
+    path = _csv(tmp, "renamed.csv", TINY_CSV.read_text().replace(",neg\n", ",bad\n"))
+    node = "+eval_sets.renamed"
+    return [
+        f"{node}.data._target_=ftexp.data.classification.ClassificationData",
+        f"{node}.data.path={path}",
+        f"{node}.data.labels=[bad,pos]",
+    ]
+
+
+NO_LOGINS = {k: v for k, v in os.environ.items() if k != "WANDB_API_KEY"} | {
+    "NETRC": "/nonexistent/.netrc"
+}
+HUGE_BERT = [
+    "model.hidden_size=16384",
+    "model.intermediate_size=65536",
+    "model.num_heads=16",
+    "model.num_layers=8",
+]
 ONE_CLASS = "".join(f"t{i},pos\n" for i in range(30))
 BAD_TAGS = "Paris\tB-LOC\nx\tE-LOC\n"  # E- is not a BIO prefix
 # (id, arguments, words the message must contain)
@@ -141,6 +171,45 @@ ROWS: list[tuple[str, Row, list[str]]] = [
         ["/nonexistent/reviews.csv does not exist"],
     ),
     (
+        "precision",
+        lambda t, r: ["trainer.precision=17-mixed"],
+        ["trainer.precision='17-mixed' is not one Lightning accepts", "bf16-mixed"],
+    ),
+    (
+        "val-check-interval",
+        lambda t, r: ["trainer.val_check_interval=1.5"],
+        ["trainer.val_check_interval=1.5", "must be in (0, 1]"],
+    ),
+    ("seed-type", lambda t, r: ["seed=abc"], ["seed must be an integer, got 'abc'"]),
+    ("train-type", lambda t, r: ["train=maybe"], ["train must be true or false"]),
+    ("mode-value", lambda t, r: ["optimized_mode=maximum"], ["optimized_mode must be one of"]),
+    ("group-null", lambda t, r: ["logger=null"], ["logger=null", "~logger"]),
+    (
+        "model-without-weights",
+        lambda t, r: ["model=hf", f"model.name_or_path={_config_only_folder(t)}"],
+        ["half-copied-model' has a config.json but no weights", "model.safetensors"],
+    ),
+    (
+        "wandb-no-login",
+        lambda t, r: ["logger=wandb", "logger.wandb.mode=online"],
+        ["logger.wandb.mode=online but this machine has no W&B login", "wandb login"],
+    ),
+    (
+        "eval-set-labels",
+        lambda t, r: _relabelled(t),
+        ["eval_sets.renamed: its labels ['bad'] are not classes", "label_map"],
+    ),
+    (
+        "memory",  # ~400 GiB of weights, gradients and optimiser state: refused before they load
+        lambda t, r: ["method=full", *HUGE_BERT],
+        ["memory estimate", "GiB per device", "exceeds the", "trainer.memory_check=warn"],
+    ),
+    (
+        "memory-check-value",
+        lambda t, r: ["trainer.memory_check=maybe"],
+        ["trainer.memory_check='maybe' is not one ftexp accepts", "refuse"],
+    ),
+    (
         "run-dir-taken",
         lambda t, r: [f"hydra.run.dir={r}"],
         ["already holds a run", "ckpt_path="],
@@ -179,6 +248,7 @@ def test_bad_input_is_refused_cleanly(
         text=True,
         timeout=300,
         check=False,
+        env=NO_LOGINS,
     )
     seconds = time.perf_counter() - started
     print(f"refusal {row}: {seconds:.1f} s")  # the time to refusal, reported (not asserted)
@@ -216,3 +286,29 @@ def test_two_runs_started_at_once_keep_two_complete_run_dirs(tmp_path: Path) -> 
     for run in runs:
         assert (run / "model").is_dir()
         assert (run / "checkpoints" / "last.ckpt").is_file()
+
+
+@pytest.mark.parametrize("command", ["generate", "predict", "export", "latency"])
+def test_a_side_command_on_a_run_it_does_not_serve_is_refused_before_loading(
+    command: str, tmp_path: Path, earlier_run: Path
+) -> None:
+    """Generating from a classifier, or any command on a run dir that holds no run."""
+    not_a_run = tmp_path / "empty"
+    not_a_run.mkdir()
+    targets = [(not_a_run, "is not a finished ftexp run")]
+    if command == "generate":
+        targets.append((earlier_run, "trained a sequence classification"))
+    extra = {"generate": ["hello"], "predict": ["a fine film"], "export": ["--merged"]}
+    before = _fingerprint(earlier_run)
+    for run, words in targets:
+        done = subprocess.run(
+            [sys.executable, "-m", f"ftexp.{command}", str(run), *extra.get(command, [])],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 2, done.stderr[-2000:]
+        assert "Traceback" not in done.stderr
+        assert words in done.stderr
+    assert _fingerprint(earlier_run) == before

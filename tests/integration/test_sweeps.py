@@ -86,3 +86,44 @@ def test_a_killed_optuna_sweep_resumes_without_repeating_trials(tmp_path: Path) 
     assert study.trials[2].params == interrupted  # the interrupted trial ran again first
     rerun = sorted(p.name for p in (tmp_path / "second").iterdir() if p.name.isdigit())
     assert len(rerun) == 2  # only the missing trials: the first one's result was kept
+
+
+def test_a_killed_grid_sweep_rerun_with_the_same_command_runs_only_what_was_left(
+    tmp_path: Path,
+) -> None:
+    from tests.conftest import resume_outcome
+
+    grid = [*TINY, "method=lora", "trainer.max_epochs=3", "data.batch_size=8", "save_model=false"]
+    args = [
+        sys.executable,
+        "-m",
+        "ftexp",
+        "-m",
+        *grid,
+        "method.r=4,8,16",
+        f"paths.log_dir={tmp_path}",
+    ]
+    first = subprocess.Popen(
+        args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and first.poll() is None:  # kill -9 inside job 1
+        if list(tmp_path.glob("multirun/*/*/1/checkpoints/last.ckpt")):
+            break
+        time.sleep(0.02)
+    first.kill()
+    first.wait(timeout=60)
+    (sweep,) = [p.parent for p in tmp_path.glob("multirun/*/*/0")]
+    assert not (sweep / "1" / "metrics.json").exists()
+    kept = (sweep / "0" / "metrics.json").read_text()
+
+    again = run_ftexp(*args[3:], cwd=tmp_path, timeout=900)  # the same command
+    assert f"going on in {sweep}" in again.stdout + again.stderr
+    assert (sweep / "0" / "metrics.json").read_text() == kept  # not run again
+    assert sorted(p.name for p in sweep.iterdir() if p.name.isdigit()) == ["0", "1", "2"]
+    assert len(list(tmp_path.glob("multirun/*/*/0"))) == 1  # no second sweep
+    assert not list((tmp_path / "multirun" / ".unfinished").iterdir())  # finished: record gone
+
+    reference = tmp_path / "reference"
+    run_ftexp(*grid, "method.r=8", f"hydra.run.dir={reference}", cwd=tmp_path)
+    assert resume_outcome(sweep / "1") == resume_outcome(reference)  # job 1 resumed exactly

@@ -44,6 +44,10 @@ class Method:
         """Return the model (loaded for ``task``) with the method applied, ``requires_grad`` set."""
         raise NotImplementedError
 
+    def weight_bytes(self, model: nn.Module) -> int:
+        """Bytes the weights of ``model`` (with the method applied) take on the device."""
+        return sum(p.numel() * p.element_size() for p in model.parameters())
+
     def optimizer_parameters(self, model: nn.Module) -> list[tuple[str, nn.Parameter]]:
         """Parameters the optimiser owns: those trainable now (gradual unfreezing adds more)."""
         return [(n, p) for n, p in model.named_parameters() if p.requires_grad]

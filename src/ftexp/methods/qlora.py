@@ -83,6 +83,37 @@ class QLoRA(LoRA):
             kwargs["dtype"] = dtype
         return kwargs
 
+    def weight_bytes(self, model: nn.Module) -> int:
+        """The frozen linear weights at their packed size; the rest (LoRA, skipped) as they are.
+
+        4-bit: half a byte per weight plus one constant per block of 64 (one byte with double
+        quantisation, else four); 8-bit: a byte per weight plus a float per row.
+        """
+        import re
+
+        from torch import nn
+
+        packed = 0
+        for name, module in model.named_modules():
+            weight = getattr(module, "weight", None)
+            skipped = any(re.search(pattern, name) for pattern in self.skip_modules)
+            if (
+                not isinstance(module, nn.Linear)
+                or weight is None
+                or weight.requires_grad
+                or skipped
+            ):
+                continue
+            full = weight.numel() * weight.element_size()
+            if self.bits == 8:
+                quantised = weight.numel() + 4 * weight.shape[0]
+            else:
+                quantised = weight.numel() // 2 + weight.numel() // 64 * (
+                    1 if self.double_quant else 4
+                )
+            packed += full - quantised
+        return super().weight_bytes(model) - packed
+
     def apply(self, model: nn.Module, task: ModelTask) -> nn.Module:
         """Prepare the quantised model for training (fp32 norms, input grads), then add LoRA."""
         from peft import prepare_model_for_kbit_training

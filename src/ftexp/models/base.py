@@ -50,6 +50,16 @@ def label_maps(labels: list[str]) -> dict[str, Any]:
     }
 
 
+def meta_backbone(spec: Any, task: Any, labels: list[str] | None) -> Any:
+    """The pretrained model of ``task`` for ``spec`` on the meta device (no weights read)."""
+    import torch
+
+    if callable(getattr(spec, "meta_model", None)):
+        return spec.meta_model(task, labels)
+    with torch.device("meta"):
+        return task.load(spec, labels)
+
+
 def seeded_model(build: Callable[[], nn.Module], seed: int, load_kwargs: dict[str, Any]) -> Any:
     """A model built in-process whose weights depend on ``seed`` alone, load options applied.
 

@@ -47,6 +47,8 @@ class HFModel(VocabSettings):
             looks_local = self.name_or_path.startswith((".", "/", "~"))
             if looks_local and not local.is_dir():
                 return [f"model.name_or_path={self.name_or_path!r} is not a folder"]
+            if local.is_dir() and not self.gguf_file:  # a GGUF file carries its own config
+                return folder_problems(local, "model.name_or_path") + self.vocab_problems()
             return self.vocab_problems()
         artifact = PypiArtifact(**self.artifact).problems()  # type: ignore[arg-type]
         return [f"model.{p}" for p in artifact] + self.vocab_problems()
@@ -176,6 +178,36 @@ class HFModel(VocabSettings):
     def describe(self) -> dict[str, Any]:
         """Return the spec as plain data."""
         return {"name_or_path": self.name_or_path, "artifact": self.artifact}
+
+
+WEIGHT_FILES = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+    "tf_model.h5",
+    "flax_model.msgpack",
+)
+
+
+def folder_problems(folder: Path, key: str) -> list[str]:
+    """A local model folder holds a ``config.json`` and weights that ``from_pretrained`` reads.
+
+    Checked by name, before anything loads: a folder with a config but no weights (a copy cut
+    short, a download that only fetched the small files) is refused with what is missing.
+    """
+    if not (folder / "config.json").is_file():
+        return [
+            f"{key}={str(folder)!r} holds no config.json; point it at a folder written by "
+            "save_pretrained (config.json plus weights)"
+        ]
+    if any((folder / name).is_file() for name in WEIGHT_FILES):
+        return []
+    return [
+        f"{key}={str(folder)!r} has a config.json but no weights (none of "
+        f"{', '.join(WEIGHT_FILES[:3])}, ...); copy the weight files into it, or point "
+        f"{key} at a complete folder"
+    ]
 
 
 def init_from_problems(run_dir: str) -> list[str]:

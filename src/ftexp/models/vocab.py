@@ -131,10 +131,13 @@ def _unknown_only(tokenizer: Any, tokens: list[str]) -> list[str]:
     return [t for t, row in zip(tokens, ids, strict=True) if row and set(row) == {unk}]
 
 
-def grow_embeddings(model: nn.Module, vocabulary_size: int) -> None:
-    """Give ``model`` an embedding row per token; new rows drawn like the pretrained ones."""
+def grow_embeddings(model: nn.Module, vocabulary_size: int, drawn: bool = True) -> None:
+    """Give ``model`` an embedding row per token; new rows drawn like the pretrained ones.
+
+    ``drawn=False`` only sizes the rows (a model on the meta device has no values to draw from).
+    """
     if model.get_input_embeddings().weight.shape[0] < vocabulary_size:  # type: ignore[operator]
-        model.resize_token_embeddings(vocabulary_size, mean_resizing=True)  # type: ignore[operator]
+        model.resize_token_embeddings(vocabulary_size, mean_resizing=drawn)  # type: ignore[operator]
 
 
 def train_new_rows(model: nn.Module, first: int) -> None:

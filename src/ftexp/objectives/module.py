@@ -13,8 +13,9 @@ from torch import nn
 from torchmetrics import MeanMetric
 
 from ftexp.contract import ModelTask, run_identity
+from ftexp.memory.passes import ModelPass, model_inputs
 from ftexp.methods.base import Method
-from ftexp.models.base import ModelSpec
+from ftexp.models.base import ModelSpec, meta_backbone
 from ftexp.models.vocab import grow_embeddings, train_new_rows
 from ftexp.objectives.objective import Objective
 from ftexp.optim import AdamWConfig, scale_row_steps
@@ -172,16 +173,35 @@ class FinetuneModule(L.LightningModule):
         model.load_state_dict(state)
         return model
 
-    def _backbone_with_method(self) -> nn.Module:
-        """Load the backbone and rewrite it with the method: the model before any training."""
-        backbone = self.speed.prepare_backbone(self.build_backbone())
+    def _backbone_with_method(self, backbone: nn.Module | None = None) -> nn.Module:
+        """Load the backbone (or take ``backbone``) and rewrite it with the method.
+
+        The model before any training.
+        """
+        backbone = self.speed.prepare_backbone(
+            self.build_backbone() if backbone is None else backbone
+        )
         self.head_modules = head_module_names(backbone)
         if not self.new_tokens:
             return self.method.apply(backbone, self.task)
-        grow_embeddings(backbone, len(self.processor))
+        on_meta = next(backbone.parameters()).is_meta  # the memory estimate's shapes-only copy
+        grow_embeddings(backbone, len(self.processor), drawn=not on_meta)
         model = self.method.apply(backbone, self.task)
         train_new_rows(model, self.first_new_row)
         return model
+
+    def meta_model(self) -> nn.Module:
+        """The model ``configure_model`` builds, on the meta device: shapes, no weights read."""
+        backbone = meta_backbone(self.spec, self.task, self.labels)
+        return self.prepared(self._backbone_with_method(backbone).train())
+
+    def meta_reference(self, model: nn.Module) -> nn.Module | None:
+        """The frozen reference copy the objective keeps beside ``model`` (none by default)."""
+        return None
+
+    def memory_passes(self, batch: Batch) -> list[ModelPass]:
+        """The model calls of one training step on ``batch`` (for the memory estimate)."""
+        return [ModelPass(model_inputs(batch, self.task.inputs), grad=self.objective.trains)]
 
     @property
     def first_new_row(self) -> int:

@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ftexp.models.base import meta_backbone
 from ftexp.objectives.module import FinetuneModule
 
 
@@ -30,6 +31,13 @@ class ReferencePolicyModule(FinetuneModule):
         if not self.method.reference_by_disabling:
             self.reference_model = copy.deepcopy(backbone).eval().requires_grad_(False)
         return backbone
+
+    def meta_reference(self, model: nn.Module) -> nn.Module | None:
+        """The frozen copy ``build_backbone`` keeps, on the meta device (none when disabling)."""
+        if self.method.reference_by_disabling:
+            return None
+        backbone = meta_backbone(self.spec, self.task, self.labels)
+        return backbone.eval().requires_grad_(False)
 
     @contextmanager
     def reference(self) -> Iterator[nn.Module]:

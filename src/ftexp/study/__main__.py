@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from ftexp.errors import refusals
 from ftexp.study import __doc__ as STUDY_DOC
@@ -23,6 +24,49 @@ def _per_method(pairs: list[str]) -> dict[str, list[str]]:
             raise ConfigError([f"--method-overrides {pair!r}: write METHOD:KEY=VALUE"])
         grouped.setdefault(method, []).append(override)
     return grouped
+
+
+def _check_names(methods: list[str], baselines: list[str], args: argparse.Namespace) -> None:
+    """Every method, baseline and per-method override names a real option: refused before any job.
+
+    A typo would otherwise run the other jobs and leave the misspelt one's row missing.
+    """
+    from ftexp.errors import ConfigError
+    from ftexp.utils.config_check import unknown_options
+
+    issues = unknown_options("method", methods, "--methods")
+    issues += unknown_options("baseline", baselines, "--baselines")
+    if not methods and not baselines and not args.kept_only:
+        issues.append("name at least one --methods or --baselines option")
+    for name in _per_method(args.method_overrides):
+        if name not in methods + baselines:
+            issues.append(
+                f"--method-overrides {name}:...: {name!r} is not among --methods/--baselines "
+                f"({', '.join(methods + baselines) or 'none'})"
+            )
+    for option, text, kind in (
+        ("--seeds", args.seeds, int),
+        ("--lr-factors", args.lr_factors, float),
+    ):
+        try:
+            _numbers(option, text, kind)
+        except ConfigError as err:
+            issues += err.problems
+    if issues:
+        raise ConfigError(issues)
+
+
+def _numbers(option: str, text: str, kind: type[float] | type[int]) -> list[Any]:
+    """``1,2,3`` as numbers, or ``ConfigError`` naming the option."""
+    from ftexp.errors import ConfigError
+
+    try:
+        return [kind(part) for part in text.split(",")]
+    except ValueError:
+        word = "integers" if kind is int else "numbers"
+        raise ConfigError(
+            [f"{option}={text!r} must be comma-separated {word}, e.g. 1,2,3"]
+        ) from None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -58,18 +102,21 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("overrides", nargs="*", help="config overrides shared by every job")
     args = parser.parse_intermixed_args(argv)  # overrides may come before or after options
+    methods = [m for m in args.methods.split(",") if m]
+    baselines = [b for b in args.baselines.split(",") if b]
     with refusals():
+        _check_names(methods, baselines, args)
         jobs = JobStore(args.dir, retry_failed=args.retry_failed, kept_only=args.kept_only)
         study = Study(
             jobs=jobs,
             overrides=list(args.overrides),
-            seeds=[int(s) for s in args.seeds.split(",")],
-            lr_factors=[float(f) for f in args.lr_factors.split(",")],
+            seeds=_numbers("--seeds", args.seeds, int),
+            lr_factors=_numbers("--lr-factors", args.lr_factors, float),
             widen=args.widen,
             method_overrides=_per_method(args.method_overrides),
         )
-        rows = [summarize(study.method_rows(m)) for m in args.methods.split(",") if m]
-        rows += [summarize(study.baseline_rows(b)) for b in args.baselines.split(",") if b]
+        rows = [summarize(study.method_rows(m)) for m in methods]
+        rows += [summarize(study.baseline_rows(b)) for b in baselines]
     print(write_report(rows, args.dir, task=" ".join(args.overrides)))
     print(f"[study] {jobs.ran} job(s) run now; the rest kept from {args.dir / 'results'}")
 

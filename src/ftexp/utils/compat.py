@@ -18,6 +18,8 @@ def strategy_name(trainer: DictConfig) -> str:
             return f"deepspeed_stage_{strategy.get('stage', 2)}"
         if target.endswith("ModelParallelStrategy"):  # trainer=fsdp: FSDP2 via fully_shard
             return "fsdp"
+        if target.endswith("DDPStrategy"):
+            return "ddp"
         return target.rsplit(".", 1)[-1]
     return str(strategy)
 

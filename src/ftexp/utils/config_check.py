@@ -17,7 +17,10 @@ from ftexp.contract import contract_problems, run_identity
 from ftexp.errors import ConfigError
 from ftexp.models.vocab import data_problems as vocab_data_problems
 from ftexp.parts import Parts
+from ftexp.settings import setting_problems
+from ftexp.tracker_login import tracker_problems
 from ftexp.utils.devices import device_problems
+from ftexp.utils.trainer_settings import trainer_value_problems
 from ftexp.utils.types import type_problems
 
 HYDRA_KEYS = {"_target_", "_partial_", "_convert_", "_recursive_", "_args_"}
@@ -132,6 +135,8 @@ def check_components(cfg: DictConfig) -> tuple[dict[str, Any], list[str]]:
     if {"model", "data"} <= set(built):
         issues += vocab_data_problems(built["model"], built["data"])
     issues += _run_problems(cfg)
+    issues += tracker_problems(cfg.get("logger"))
+    issues += trainer_value_problems(cfg.get("trainer"))
     if cfg.get("trainer") is not None and str(cfg.trainer.get("accelerator")) == "cpu":
         issues += device_problems(cfg.trainer)  # no torch needed to count CPU cores
     return built, issues
@@ -140,10 +145,11 @@ def check_components(cfg: DictConfig) -> tuple[dict[str, Any], list[str]]:
 def check_runtime(cfg: DictConfig, built: dict[str, Any]) -> list[str]:
     """The checks that import torch/Lightning: trainer, callbacks, loggers, strategy, devices."""
     from ftexp.utils.compat import strategy_problems
+    from ftexp.utils.trainer_settings import lightning_settings, trainer_problems
 
-    issues: list[str] = []
-    for key in TARGET_GROUPS[1:]:
-        issues += unknown_keys(key, cfg.get(key))
+    issues: list[str] = trainer_problems(cfg.get("trainer"))
+    if cfg.get("trainer") is not None:  # ftexp's own keys (memory_check) are not Lightning's
+        issues += unknown_keys("trainer", lightning_settings(cfg.trainer))
     for key in TARGET_DICTS:
         for name, node in (cfg.get(key) or {}).items():
             issues += unknown_keys(f"{key}.{name}", node)
@@ -212,14 +218,11 @@ def target_problems(built: dict[str, Any]) -> list[str]:
 
 def meta_model(spec: Any, objective: Any, data: Any) -> Any:
     """The objective's model for ``spec``, built on the meta device (no weights read)."""
-    import torch
+    from ftexp.models.base import meta_backbone
 
     task = objective.model_task(data)
     labels = objective.head_labels(["a", "b"]) if task.labelled else None
-    if callable(getattr(spec, "meta_model", None)):
-        return spec.meta_model(task, labels)
-    with torch.device("meta"):
-        return task.load(spec, labels)
+    return meta_backbone(spec, task, labels)
 
 
 def _choices(cfg: DictConfig) -> dict[str, str]:
@@ -243,13 +246,34 @@ def data_partners() -> dict[str, Any]:
     refusal's message (the options that would fit), and once per process.
     """
     from hydra import compose
+
+    with _hydra_context():
+        return {
+            name: get_object(compose(config_name=f"data/{name}").data._target_)
+            for name in group_options("data")
+        }
+
+
+@functools.cache
+def group_options(group: str) -> list[str]:
+    """The options of a config group on Hydra's search path (a user's ``conf/`` included)."""
     from hydra.core.global_hydra import GlobalHydra
 
     with _hydra_context():
-        names = GlobalHydra.instance().config_loader().get_group_options("data")
-        return {
-            name: get_object(compose(config_name=f"data/{name}").data._target_) for name in names
-        }
+        return list(GlobalHydra.instance().config_loader().get_group_options(group))
+
+
+def unknown_options(group: str, names: list[str], where: str) -> list[str]:
+    """A problem for each name that is not an option of ``group``, with the closest one."""
+    known = group_options(group)
+    issues = []
+    for name in names:
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean {close[0]}?" if close else f"options: {', '.join(known)}"
+        issues.append(f"{where}: {name!r} is not a {group} option; {hint}")
+    return issues
 
 
 def _hydra_context() -> AbstractContextManager[Any]:
@@ -317,7 +341,9 @@ def _known_keys_only(node: DictConfig) -> DictConfig:
 
 
 def _run_problems(cfg: DictConfig) -> list[str]:
-    issues = []
+    issues = setting_problems(cfg)
+    if issues:
+        return issues
     ckpt = cfg.get("ckpt_path")
     if (
         ckpt

@@ -8,6 +8,7 @@ from typing import Any, cast
 import torch
 from torch import nn
 
+from ftexp.memory.passes import ModelPass
 from ftexp.objectives.classify.module import ClassifyModule
 from ftexp.objectives.in_context.spec import InContext
 
@@ -30,6 +31,10 @@ class InContextModule(ClassifyModule):
         for param in model.parameters():
             param.requires_grad_(False)
         return model
+
+    def memory_passes(self, batch: dict[str, torch.Tensor]) -> list[ModelPass]:
+        """The texts scored without gradients (the shared prompt's cache is not counted)."""
+        return [ModelPass({"input_ids": batch["input_ids"]}, grad=False)]
 
     def on_test_epoch_start(self) -> None:
         """Draw the solved examples shown in every prompt (the run's seed picks them)."""

@@ -8,6 +8,8 @@ import torch
 from torch import nn
 from torchmetrics import SumMetric
 
+from ftexp.memory.passes import ModelPass
+from ftexp.memory.passes import model_inputs as model_inputs_of
 from ftexp.objectives.module import Batch, FinetuneModule, Stage
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "position_ids", "labels")
@@ -26,6 +28,10 @@ class TokenLossModule(FinetuneModule):
         super().__init__(*args, **kwargs)
         self.eval_loss_sum = nn.ModuleDict({s: SumMetric() for s in ("val", "test")})
         self.eval_tokens = nn.ModuleDict({s: SumMetric() for s in ("val", "test")})
+
+    def memory_passes(self, batch: Batch) -> list[ModelPass]:
+        """One pass with the labels: the model computes the token loss as the step does."""
+        return [ModelPass(model_inputs_of(batch, frozenset(MODEL_INPUTS)))]
 
     def loss(self, batch: Batch) -> torch.Tensor:
         """The mean loss over the batch's labelled tokens."""

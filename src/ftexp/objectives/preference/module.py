@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ftexp.memory.passes import ModelPass, model_inputs
 from ftexp.objectives.module import Batch, FinetuneModule, Stage
 from ftexp.objectives.preference.spec import DPO
 from ftexp.objectives.reference import ReferencePolicyModule
@@ -37,6 +38,10 @@ class RewardModule(FinetuneModule):
         scores = self.model(input_ids=both["input_ids"], attention_mask=both["attention_mask"])
         chosen, rejected = scores.logits.float().squeeze(-1).chunk(2)
         return chosen, rejected
+
+    def memory_passes(self, batch: Batch) -> list[ModelPass]:
+        """Chosen and rejected responses in one pass."""
+        return [ModelPass({"input_ids": stack_pair(batch)["input_ids"]})]
 
     def step(self, batch: Batch, stage: Stage) -> torch.Tensor:
         """Bradley-Terry loss and ranking accuracy of one batch of pairs."""
@@ -97,6 +102,11 @@ class DPOModule(ReferencePolicyModule):
         """Response log-probabilities under the reference (no gradients)."""
         with self.reference() as reference:
             return self.logps(reference, both)
+
+    def memory_passes(self, batch: Batch) -> list[ModelPass]:
+        """Both responses through the policy (with their log-probabilities) and the reference."""
+        both = model_inputs(stack_pair(batch), frozenset({"input_ids", "labels"}))
+        return [ModelPass(both), ModelPass(both, grad=False, reference=True)]
 
     def step(self, batch: Batch, stage: Stage) -> torch.Tensor:
         """DPO loss and implicit-reward accuracy of one batch of pairs."""

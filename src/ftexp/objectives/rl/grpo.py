@@ -8,6 +8,7 @@ from typing import Any, cast
 
 import torch
 
+from ftexp.memory.passes import ModelPass
 from ftexp.objectives.module import Batch, Stage
 from ftexp.objectives.reference import ReferencePolicyModule
 from ftexp.objectives.rl.sampling import prompt_batch, sample, token_logps
@@ -55,6 +56,18 @@ class GRPOModule(ReferencePolicyModule):
         return [
             self.tokenizer.decode(row[mask.bool()], skip_special_tokens=True).strip()
             for row, mask in zip(sequences[:, start:], response_mask, strict=True)
+        ]
+
+    def memory_passes(self, batch: Batch) -> list[ModelPass]:
+        """Sampling, then the policy and the reference over each prompt's group of replies."""
+        prompts = prompt_batch(batch)["input_ids"]
+        rows, length = prompts.shape[0] * self.group_size, prompts.shape[1] + self.max_new_tokens
+        ids = torch.zeros(rows, length, dtype=prompts.dtype, device="meta")
+        replies = {"input_ids": ids, "labels": ids}
+        return [
+            ModelPass({"input_ids": ids}, grad=False),
+            ModelPass(replies),
+            ModelPass(replies, grad=False, reference=True),
         ]
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
