@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import struct
+import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,10 +33,15 @@ class OfflineRun:
     config: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
+    finished: bool = False  # its exit record is written: nothing more will come
 
 
 def payloads(path: Path) -> list[bytes]:
-    """The record payloads of a ``.wandb`` file, reassembled across blocks."""
+    """The record payloads of a ``.wandb`` file, reassembled across blocks.
+
+    W&B's service may still be writing the file after ``finish()`` returned: a record whose
+    checksum does not match is where the written part ends.
+    """
     data = path.read_bytes()
     ident, magic, _ = FILE_HEADER.unpack_from(data, 0)
     if ident != b":W&B" or magic != 0xBEE1:
@@ -45,9 +52,13 @@ def payloads(path: Path) -> list[bytes]:
         if room < RECORD_HEADER.size:  # block trailer: skip to the next block
             offset += room
             continue
-        _, length, kind = RECORD_HEADER.unpack_from(data, offset)
+        crc, length, kind = RECORD_HEADER.unpack_from(data, offset)
         offset += RECORD_HEADER.size
         chunk, offset = data[offset : offset + length], offset + length
+        if kind in (FULL, FIRST, MIDDLE, LAST) and crc != zlib.crc32(
+            chunk, zlib.crc32(bytes([kind]))
+        ):
+            break
         if kind == FULL:
             out.append(chunk)
         elif kind == FIRST:
@@ -62,8 +73,20 @@ def payloads(path: Path) -> list[bytes]:
     return out
 
 
-def read_offline_run(path: Path) -> OfflineRun:
-    """Decode a ``run-*.wandb`` file with W&B's own protobuf schema."""
+def read_offline_run(path: Path, wait_s: float = 60.0) -> OfflineRun:
+    """Decode a ``run-*.wandb`` file with W&B's own protobuf schema.
+
+    Waits up to ``wait_s`` for W&B's service to write the run's last record.
+    """
+    deadline = time.monotonic() + wait_s
+    run = _decode(path)
+    while not run.finished and time.monotonic() < deadline:
+        time.sleep(0.2)
+        run = _decode(path)
+    return run
+
+
+def _decode(path: Path) -> OfflineRun:
     from wandb.proto import wandb_internal_pb2 as pb
 
     run = OfflineRun()
@@ -82,6 +105,8 @@ def read_offline_run(path: Path) -> OfflineRun:
             run.history.append(_items(record.history.item))
         elif kind == "summary":
             run.summary.update(_items(record.summary.update))
+        elif kind == "exit":
+            run.finished = True
     return run
 
 

@@ -251,13 +251,13 @@ class FinetuneModule(L.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Restore the random streams (dropout, sampling) so a resumed run repeats exactly."""
-        state = checkpoint.get("ftexp_rng")
-        if state is not None:
-            restore_rng(state)
+        states = checkpoint.get("ftexp_rng")
+        if states is not None:
+            restore_rng(own_rank_state(states))
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Keep only trainable tensors: a LoRA checkpoint of a 1B model is then a few MB."""
-        checkpoint["ftexp_rng"] = capture_rng()
+        checkpoint["ftexp_rng"] = every_rank(capture_rng())
         # checked before a resume: the same method, model and objective
         checkpoint["ftexp"] = run_identity(self.method, self.spec, self.objective)
         # the model's and any the objective adds beside it (auxiliary heads, loss weights)
@@ -282,6 +282,29 @@ def capture_rng() -> dict[str, Any]:
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
+
+
+def every_rank(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """``state`` of every rank, in rank order (a collective: every rank saves a checkpoint).
+
+    Ranks draw different amounts (their batches differ in length), so a resumed rank must get
+    its own streams back, not rank 0's.
+    """
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return [state]
+    states: list[Any] = [None] * torch.distributed.get_world_size()
+    torch.distributed.all_gather_object(states, state)
+    return states
+
+
+def own_rank_state(states: list[dict[str, Any]] | dict[str, Any]) -> dict[str, Any]:
+    """This rank's saved random state: its own where the world size is unchanged, else rank 0's."""
+    if isinstance(states, dict):  # checkpoints written before states were kept per rank
+        return states
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return states[0]
+    rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return states[rank] if len(states) == world else states[0]
 
 
 def restore_rng(state: dict[str, Any]) -> None:

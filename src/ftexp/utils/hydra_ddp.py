@@ -34,9 +34,15 @@ def sweep_command_line() -> list[str]:
 
 @contextmanager
 def ddp_ready_multirun_job() -> Iterator[None]:
-    """Around one job: point DDP re-launches at this job, and free its process group after."""
+    """Around one job: point DDP re-launches at this job, and free its process group after.
+
+    A single run frees its process group too once every rank has finished: left to the
+    interpreter's exit, c10d's background threads can abort a rank ("terminate called without
+    an active exception"), and Lightning's launcher then kills the job's other ranks.
+    """
     if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
         yield
+        _free_process_group()
         return
     saved_argv, saved_env = list(sys.argv), {k: os.environ.get(k) for k in _LAUNCHER_ENV}
     _SWEEP_COMMAND[:] = saved_argv
@@ -44,14 +50,21 @@ def ddp_ready_multirun_job() -> Iterator[None]:
     try:
         yield
     finally:
-        if dist.is_available() and dist.is_initialized():
-            dist.destroy_process_group()
+        _free_process_group(wait=False)
         sys.argv[:] = saved_argv
         for key, value in saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _free_process_group(wait: bool = True) -> None:
+    """Destroy the default process group, after every rank got here when ``wait``."""
+    if dist.is_available() and dist.is_initialized():
+        if wait:
+            dist.barrier()
+        dist.destroy_process_group()
 
 
 def _pin_relaunch_to_job() -> None:
