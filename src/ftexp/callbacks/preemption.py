@@ -42,6 +42,7 @@ class _SaveAfterStep(L.Callback):
     def __init__(self, signals: list[signal.Signals], active: bool) -> None:
         self.signals = signals
         self.received: signal.Signals | None = None
+        self.saved_step: int | None = None  # the step the newest checkpoint holds
         self.active = active and threading.current_thread() is threading.main_thread()
         if self.active:  # now, while the model loads: the default action may be to die
             for signum in signals:
@@ -49,6 +50,18 @@ class _SaveAfterStep(L.Callback):
 
     def _note(self, signum: int, frame: FrameType | None) -> None:
         self.received = signal.Signals(signum)
+
+    def on_save_checkpoint(
+        self, trainer: L.Trainer, pl_module: Any, checkpoint: dict[str, Any]
+    ) -> None:
+        """Note the step a checkpoint holds: a stop inside a validation resumes from it."""
+        self.saved_step = int(checkpoint["global_step"])
+
+    def on_load_checkpoint(
+        self, trainer: L.Trainer, pl_module: Any, checkpoint: dict[str, Any]
+    ) -> None:
+        """A resumed run's newest checkpoint is the one it resumed from, until it saves."""
+        self.saved_step = int(checkpoint["global_step"])
 
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
@@ -139,6 +152,8 @@ class StopOnSignal(_SaveAfterStep):
         assert self.received is not None
         self.training = False
         name = "Ctrl-C" if self.received == signal.SIGINT else self.received.name
+        # inside a validation nothing is saved: what follows the newest checkpoint is redone
+        step = trainer.global_step if self.saved_step is None else self.saved_step
         if trainer.is_global_zero:
             then = (
                 f"resume with the same command plus ckpt_path={path}"
@@ -146,7 +161,7 @@ class StopOnSignal(_SaveAfterStep):
                 else "no checkpoint was saved yet: run the same command again"
             )
             print(
-                f"[ftexp] {name}: stopped at step {trainer.global_step}; {then}",
+                f"[ftexp] {name}: stopped at step {step}; {then}",
                 file=sys.stderr,
                 flush=True,
             )
