@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
+import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -237,14 +238,18 @@ def _choices(cfg: DictConfig) -> dict[str, str]:
     }
 
 
-@functools.cache
 def data_partners() -> dict[str, Any]:
     """Every data option on the config search path and its data class (what it provides).
 
     Composed by Hydra itself, so an option that inherits another (``defaults: [sentiment]``)
     and the options of a user's ``conf/`` folder count as they do in a run. Asked only for a
-    refusal's message (the options that would fit), and once per process.
+    refusal's message (the options that would fit), and once per working directory.
     """
+    return _data_partners(os.getcwd())
+
+
+@functools.cache
+def _data_partners(cwd: str) -> dict[str, Any]:
     from hydra import compose
 
     with _hydra_context():
@@ -254,9 +259,14 @@ def data_partners() -> dict[str, Any]:
         }
 
 
-@functools.cache
 def group_options(group: str) -> list[str]:
     """The options of a config group on Hydra's search path (a user's ``conf/`` included)."""
+    return _group_options(group, os.getcwd())
+
+
+# per working directory: the user's ``conf/`` on the search path is ``./conf``
+@functools.cache
+def _group_options(group: str, cwd: str) -> list[str]:
     from hydra.core.global_hydra import GlobalHydra
 
     with _hydra_context():
