@@ -25,6 +25,7 @@ from typing import Any
 import lightning as L
 
 from ftexp.cluster import LAST_CHECKPOINT
+from ftexp.utils.processes import process_alive
 
 KEY = "ftexp/peer/{rank}"
 
@@ -85,7 +86,7 @@ class PeerWatch(L.Callback):
             beat += 1
             for peer, value in beats.items():  # before the store: it may have died with rank 0
                 peer_host, peer_pid, _ = value.decode().split()
-                if peer_host == host and not _alive(int(peer_pid)):
+                if peer_host == host and not process_alive(int(peer_pid)):
                     _lost(peer, f"its process {peer_pid} ended", run_dir)
             try:
                 store.set(KEY.format(rank=rank), f"{host} {pid} {beat}")
@@ -106,21 +107,6 @@ class PeerWatch(L.Callback):
             if missing and time.monotonic() - started > self.lost_after_s:
                 _lost(missing[0], f"it never answered in {self.lost_after_s:.0f} s", run_dir)
             self._stop.wait(self.interval_s)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # a zombie (dead, not yet reaped by its parent) still answers kill(0)
-    status = Path(f"/proc/{pid}/status")
-    try:
-        return "zombie" not in status.read_text().split("State:")[1].splitlines()[0]
-    except (OSError, IndexError):
-        return True
 
 
 def _lost(peer: int, why: str, run_dir: Path) -> None:

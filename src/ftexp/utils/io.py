@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO
 
 from ftexp.errors import RunError
+from ftexp.utils.processes import process_alive
 
 # a write that fails for lack of room (or of a quota or size limit) is the user's to fix
 NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
@@ -76,13 +77,7 @@ def _writer_alive(temporary: Path) -> bool:
     pid = temporary.name.rsplit(".", 3)[-3]
     if not pid.isdigit() or int(pid) == os.getpid():
         return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
+    return process_alive(int(pid))
 
 
 def atomic_write_text(path: Path, text: str) -> None:
