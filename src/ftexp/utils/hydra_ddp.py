@@ -16,8 +16,9 @@ from contextlib import contextmanager
 
 import torch.distributed as dist
 from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from omegaconf import open_dict, read_write
+
+from ftexp.sweep_resume import in_multirun_job
 
 # set by Lightning's launcher for one job; left in place, the next job would take LOCAL_RANK
 # as "ranks started externally" and wait for ranks that never come
@@ -40,7 +41,7 @@ def ddp_ready_multirun_job() -> Iterator[None]:
     interpreter's exit, c10d's background threads can abort a rank ("terminate called without
     an active exception"), and Lightning's launcher then kills the job's other ranks.
     """
-    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+    if not in_multirun_job():
         yield
         _free_process_group()
         return
