@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,27 @@ def run_ftexp(
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return done
+
+
+def refused(
+    *args: str,
+    command: str = "ftexp",
+    timeout: int = 600,
+    preexec_fn: Callable[[], None] | None = None,
+) -> str:
+    """``python -m COMMAND ARGS``, which must refuse cleanly (exit 2, no traceback). Its stderr."""
+    done = subprocess.run(
+        [sys.executable, "-m", command, *args],
+        capture_output=True,
+        text=True,
+        env=_ftexp_env(),
+        timeout=timeout,
+        preexec_fn=preexec_fn,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    return done.stderr
 
 
 def start_ftexp(*args: str) -> subprocess.Popen[str]:
