@@ -50,8 +50,14 @@ def ddp_ready_multirun_job() -> Iterator[None]:
     _pin_relaunch_to_job()
     try:
         yield
+    except BaseException:
+        _free_process_group(wait=False)  # a peer may be gone: waiting for it could hang
+        raise
+    else:
+        # a barrier first: rank 1 of this job waits in its own; leaving it alone fails its
+        # exit, and Lightning's watch over job 0's ranks then kills the next job's rank 0
+        _free_process_group()
     finally:
-        _free_process_group(wait=False)
         sys.argv[:] = saved_argv
         for key, value in saved_env.items():
             if value is None:
