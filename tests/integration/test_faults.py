@@ -41,8 +41,10 @@ def test_sigterm_saves_after_the_step_says_how_to_resume_and_resumes_exactly(
     tmp_path: Path,
 ) -> None:
     reference, stopped = tmp_path / "reference", tmp_path / "stopped"
-    finished(start_ftexp(*RUN, f"hydra.run.dir={reference}"))
-    victim = start_ftexp(*RUN, f"hydra.run.dir={stopped}")
+    # long enough that the signal lands in training (3 epochs can end within the sleep)
+    run = [*RUN, "trainer.max_epochs=12", "callbacks.early_stopping.patience=1000"]
+    finished(start_ftexp(*run, f"hydra.run.dir={reference}"))
+    victim = start_ftexp(*run, f"hydra.run.dir={stopped}")
     last = stopped / "checkpoints" / "last.ckpt"
     _wait_for(last, victim)
     time.sleep(0.3)  # into the next steps, past the validation that wrote it
@@ -56,7 +58,7 @@ def test_sigterm_saves_after_the_step_says_how_to_resume_and_resumes_exactly(
     assert f"ckpt_path={last}" in out
     assert not (stopped / "metrics.json").exists()
 
-    finished(start_ftexp(*RUN, f"hydra.run.dir={stopped}", f"ckpt_path={last}"))
+    finished(start_ftexp(*run, f"hydra.run.dir={stopped}", f"ckpt_path={last}"))
     assert resume_outcome(stopped) == resume_outcome(reference)
 
 

@@ -19,7 +19,8 @@ from types import FrameType
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.trainer.states import TrainerFn
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 
 from ftexp.cluster import LAST_CHECKPOINT, requeue, slurm_job_id
 
@@ -60,8 +61,12 @@ class _SaveAfterStep(L.Callback):
     def on_load_checkpoint(
         self, trainer: L.Trainer, pl_module: Any, checkpoint: dict[str, Any]
     ) -> None:
-        """A resumed run's newest checkpoint is the one it resumed from, until it saves."""
-        self.saved_step = int(checkpoint["global_step"])
+        """A resumed run's newest checkpoint is the one it resumed from, until it saves.
+
+        Testing the best checkpoint after training loads it too; that one is not the newest.
+        """
+        if trainer.state.fn == TrainerFn.FITTING:
+            self.saved_step = int(checkpoint["global_step"])
 
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
@@ -120,8 +125,20 @@ class StopOnSignal(_SaveAfterStep):
         if not self.training or second:  # nothing to save yet, or the user insists: stop now
             if signum == signal.SIGINT:
                 raise KeyboardInterrupt
+            if not second and rank_zero_only.rank == 0:
+                print(
+                    f"[ftexp] {signal.Signals(signum).name}: stopped outside training "
+                    f"(nothing to save); {self._resume_hint()}",
+                    file=sys.stderr,
+                    flush=True,
+                )
             raise Stopped(128 + signum)
         super()._note(signum, frame)
+
+    def _resume_hint(self) -> str:
+        if self.saved_step is None:
+            return "no checkpoint was saved by this run"
+        return f"its newest checkpoint holds step {self.saved_step}"
 
     def on_train_start(self, trainer: L.Trainer, pl_module: Any) -> None:
         """From here a signal waits for the step to finish and saves."""
