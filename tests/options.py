@@ -15,6 +15,13 @@ from tests.conftest import FIXTURES, TINY, TINY_CSV, compose_cfg
 # ---- data options: fixture files, small batches
 CHAT = FIXTURES / "chat_tiny.yml"
 ZH = FIXTURES / "sentiment_zh"
+CHAT_FIXTURE = [
+    "data.artifact=null",
+    f"data.path={CHAT}",
+    "data.val_fraction=0.2",
+    "data.test_fraction=0.2",
+    "data.batch_size=4",
+]
 # each data option pointed at fixture files (no downloads), small batches
 DATA = {
     "sentiment": [
@@ -25,13 +32,8 @@ DATA = {
         "data.drop_labels=[]",
     ],
     "local": [f"data.path={TINY_CSV}", "data.labels=[neg,pos]"],
-    "chat": [
-        "data.artifact=null",
-        f"data.path={CHAT}",
-        "data.val_fraction=0.2",
-        "data.test_fraction=0.2",
-        "data.batch_size=4",
-    ],
+    "chat": CHAT_FIXTURE,
+    "chat_threads": CHAT_FIXTURE,  # the same YAML, read as threads
     "preference": [
         "data.artifact=null",
         f"data.path={TINY_CSV}",

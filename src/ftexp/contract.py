@@ -85,7 +85,7 @@ CAUSAL_LM = ModelTask(
     "load_causal_lm",
     "AutoModelForCausalLM",
     "CAUSAL_LM",
-    commands=frozenset({"generate", "export", "latency"}),
+    commands=frozenset({"generate", "evaluate", "export", "latency"}),
 )
 MASKED_LM = ModelTask(
     "masked language model",

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import torch
 
-from ftexp.data.chat import encode_pair, pack, read_conversations
+from ftexp.data.chat import ChatData, pack, read_conversations
 from ftexp.data.collate import ChatCollator, mask_tokens
 from ftexp.models.tiny import char_tokenizer, chat_tokenizer
 from ftexp.objectives.preference.module import dpo_loss, sequence_logps
@@ -83,7 +83,10 @@ def test_chatterbot_yaml_becomes_consecutive_turn_pairs() -> None:
 
 def test_only_response_tokens_carry_loss() -> None:
     tokenizer = chat_tokenizer()
-    example = encode_pair(tokenizer, "hello", "hi there", None, 256)
+    data = ChatData(path="chat.jsonl")
+    data.connect(tokenizer)
+    example = data.encode((("user", "hello"), ("assistant", "hi there")))
+    assert example is not None
     scored = [i for i, y in zip(example["input_ids"], example["labels"], strict=True) if y != -100]
     assert tokenizer.decode(scored, skip_special_tokens=True).replace(" ", "") == "hithere"
     assert tokenizer.decode(scored[-1:]) == "[SEP]"  # the end-of-turn token is learned too
@@ -185,8 +188,10 @@ def test_preference_pairs_follow_the_prompt(tmp_path: Path) -> None:
     wanted = {"say something nice": ("pos", "neg"), "say something mean": ("neg", "pos")}
     triples = [t for split in data.data.splits.values() for t in split]
     for prompt, chosen, rejected in triples:
-        assert (label_of[chosen], label_of[rejected]) == wanted[prompt]
-    assert {p for p, _, _ in triples} == set(wanted)
+        [(role, asked)] = prompt  # one user turn
+        assert role == "user"
+        assert (label_of[chosen], label_of[rejected]) == wanted[asked]
+    assert {p[0][1] for p, _, _ in triples} == set(wanted)
     texts = [t for _, c, r in triples for t in (c, r)]
     assert len(texts) == len(set(texts))  # each review used once
 

@@ -110,7 +110,7 @@ def test_upft_trains_on_short_self_generated_prefixes(tmp_path: Path) -> None:
     assert metrics["test/loss"] > 0
 
     module.configure_model()
-    prompts = [p for p, _ in data.splits["train"]]
+    prompts = datamodule.train_prompts()
     examples = module.self_generated(prompts, data.processor)
     n_full = round(len(prompts) * 0.25)
     assert module.sampled == {"prefix": len(prompts) - n_full, "full": n_full}

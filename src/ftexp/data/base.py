@@ -101,6 +101,10 @@ class FinetuneData:
         """The example with another class id (mapping an eval set onto a model's classes)."""
         raise NotImplementedError(f"{type(self).__name__} examples carry no class to map")
 
+    def prompt_of(self, example: Any) -> list[dict[str, str]]:
+        """The chat messages an example's reply answers (data that ``provides`` ``prompt``)."""
+        raise NotImplementedError(f"{type(self).__name__} examples carry no prompt")
+
     @property
     def varies_per_draw(self) -> bool:
         """Training examples change each time they are drawn.

@@ -198,12 +198,14 @@ class PromptCollator:
     def __init__(self, tokenizer: Any) -> None:
         self.tokenizer = tokenizer
 
-    def __call__(self, prompts: list[str]) -> dict[str, torch.Tensor]:
-        """Collate prompts into ``prompt_input_ids`` / ``prompt_attention_mask``."""
+    def __call__(self, prompts: list[str] | list[list[dict[str, str]]]) -> dict[str, torch.Tensor]:
+        """Collate prompts (user texts, or the chat messages so far) into prompt tensors."""
         rows = [
             token_ids(
                 self.tokenizer.apply_chat_template(
-                    [{"role": "user", "content": p}], add_generation_prompt=True, tokenize=True
+                    [{"role": "user", "content": p}] if isinstance(p, str) else p,
+                    add_generation_prompt=True,
+                    tokenize=True,
                 )
             )
             for p in prompts

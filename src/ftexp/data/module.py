@@ -30,9 +30,9 @@ class DataModule(L.LightningDataModule):
         """Read, split and encode once."""
         self.data.setup()
 
-    def train_prompts(self) -> list[str]:
-        """Prompts of the training examples (data that ``provides`` ``prompt``)."""
-        return [example[0] for example in self.data.splits["train"]]
+    def train_prompts(self) -> list[list[dict[str, str]]]:
+        """Prompts of the training examples as chat messages (data that ``provides`` ``prompt``)."""
+        return [self.data.prompt_of(example) for example in self.data.splits["train"]]
 
     def replace_train_examples(self, encoded: list[Any]) -> None:
         """Train on new encoded examples (e.g. UPFT's self-generated replies)."""

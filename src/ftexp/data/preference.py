@@ -2,7 +2,9 @@
 
 No real chosen/rejected dataset ships offline, so pairs are built from labelled real text: for
 "Write a positive movie review." a fresh review is chosen over a rotten one (and the reverse for
-the negative prompt). A jsonl/csv with prompt/chosen/rejected columns works the same way.
+the negative prompt). Records of one's own come in TRL's shapes: an explicit ``prompt`` with
+``chosen`` / ``rejected`` (texts or message lists), or an implicit prompt (``chosen`` and
+``rejected`` conversations whose shared turns are the prompt).
 """
 
 from __future__ import annotations
@@ -14,10 +16,17 @@ from typing import Any, ClassVar
 
 from ftexp.batch import IGNORE
 from ftexp.data.base import FinetuneData
-from ftexp.data.chat import encode_pair
+from ftexp.data.chat import labelled, render_turns
+from ftexp.data.conversations import (
+    ASSISTANT,
+    USER,
+    Conversation,
+    Preference,
+    RecordProblem,
+    preference_of,
+)
 from ftexp.data.sources import column_problems, load_rows, split_files
-
-Triple = tuple[str, str, str]
+from ftexp.errors import DataError
 
 
 @dataclass
@@ -55,9 +64,7 @@ class PreferenceData(FinetuneData):
         if (self.path is None) == (self.artifact is None):
             return ["data: set exactly one of data.path, data.artifact"]
         prompts = _prompt_map(self.prompts)
-        columns = (
-            [self.text_column, self.label_column] if prompts else ["prompt", "chosen", "rejected"]
-        )
+        columns = [self.text_column, self.label_column] if prompts else ["chosen", "rejected"]
         issues = column_problems(split_files(self.path, self.artifact), columns)
         if prompts and len(prompts) < 2:
             issues.append("data.prompts needs a prompt for at least two labels")
@@ -67,18 +74,18 @@ class PreferenceData(FinetuneData):
         """The file the pairs come from."""
         return ", ".join(map(str, split_files(self.path, self.artifact).values()))
 
-    def read(self) -> dict[str, list[Triple]]:
-        """Every (prompt, chosen, rejected) triple."""
-        rows = [
-            r for rows in load_rows(split_files(self.path, self.artifact)).values() for _, r in rows
-        ]
+    def read(self) -> dict[str, list[Preference]]:
+        """Every (prompt turns, chosen, rejected) triple."""
+        files = split_files(self.path, self.artifact)
         prompts = _prompt_map(self.prompts)
-        return {"all": self._from_labels(rows, prompts) if prompts else self._from_columns(rows)}
+        if prompts:
+            rows = [r for rows in load_rows(files).values() for _, r in rows]
+            return {"all": self._from_labels(rows, prompts)}
+        return {
+            split: _from_records(files[split], rows) for split, rows in load_rows(files).items()
+        }
 
-    def _from_columns(self, rows: list[dict[str, Any]]) -> list[Triple]:
-        return [(str(r["prompt"]), str(r["chosen"]), str(r["rejected"])) for r in rows]
-
-    def _from_labels(self, rows: list[dict[str, Any]], prompts: dict[str, str]) -> list[Triple]:
+    def _from_labels(self, rows: list[dict[str, Any]], prompts: dict[str, str]) -> list[Preference]:
         """Pair texts of the prompted label (chosen) with texts of another label (rejected)."""
         by_label: dict[str, list[str]] = {label: [] for label in prompts}
         for row in rows:
@@ -94,10 +101,11 @@ class PreferenceData(FinetuneData):
             other = labels[(i + 1) % len(labels)]
             half = [t for j, t in enumerate(by_label[label]) if j % len(labels) == i]
             rest = [t for j, t in enumerate(by_label[other]) if j % len(labels) == i]
-            triples += [(prompt, c, r) for c, r in zip(half, rest, strict=False)]
+            asked: Conversation = ((USER, prompt),)
+            triples += [(asked, c, r) for c, r in zip(half, rest, strict=False)]
         return triples
 
-    def encode(self, example: Triple) -> dict[str, list[int]]:
+    def encode(self, example: Preference) -> dict[str, list[int]]:
         """Tokenize both responses of a pair."""
         prompt, chosen, rejected = example
         out = {}
@@ -106,11 +114,13 @@ class PreferenceData(FinetuneData):
             out[f"{key}_input_ids"], out[f"{key}_labels"] = pair["input_ids"], pair["labels"]
         return out
 
-    def _encode_one(self, prompt: str, response: str) -> dict[str, list[int]]:
-        tokenizer = self.processor
+    def _encode_one(self, prompt: Conversation, response: str) -> dict[str, list[int]]:
+        tokenizer, limit = self.processor, self.max_length
         if getattr(tokenizer, "chat_template", None):
-            return encode_pair(tokenizer, prompt, response, None, self.max_length)
-        enc = tokenizer(prompt, response, truncation=True, max_length=self.max_length)
+            ids, spans = render_turns(tokenizer, (*prompt, (ASSISTANT, response)))
+            return labelled(ids[:limit], [(min(a, limit), min(b, limit)) for a, b in spans[-1:]])
+        text = "\n".join(content for _, content in prompt)  # e.g. a BERT reward model
+        enc = tokenizer(text, response, truncation=True, max_length=limit)
         types = enc.get("token_type_ids") or [0] * len(enc["input_ids"])
         labels = [i if t == 1 else IGNORE for i, t in zip(enc["input_ids"], types, strict=True)]
         return {"input_ids": list(enc["input_ids"]), "labels": labels}
@@ -125,6 +135,23 @@ class PreferenceData(FinetuneData):
 
         pad = self.processor.pad_token_id
         return PairCollator(pad if pad is not None else 0)
+
+
+def _from_records(path: Any, rows: list[tuple[int, dict[str, Any]]]) -> list[Preference]:
+    """Preference records (explicit or implicit prompt) of one file, refused at their line."""
+    triples = []
+    for line, record in rows:
+        try:
+            triples.append(preference_of(record))
+        except RecordProblem as problem:
+            raise DataError(
+                path,
+                f"not a preference record: {problem}",
+                line=line,
+                fix="give prompt + chosen + rejected, or chosen and rejected conversations "
+                "that share their prompt turns",
+            ) from None
+    return triples
 
 
 def _prompt_map(prompts: list[dict[str, str]] | dict[str, str] | None) -> dict[str, str]:

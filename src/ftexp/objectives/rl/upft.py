@@ -39,7 +39,9 @@ class UPFTModule(CausalLMModule):
         examples = self.self_generated(data.train_prompts(), self.processor)
         data.replace_train_examples(examples)
 
-    def self_generated(self, prompts: list[str], tokenizer: Any) -> list[dict[str, list[int]]]:
+    def self_generated(
+        self, prompts: list[list[dict[str, str]]], tokenizer: Any
+    ) -> list[dict[str, list[int]]]:
         """One sampled reply per prompt: a prefix, or (for ``full_fraction``) the whole reply."""
         assert self.model is not None
         order = list(range(len(prompts)))
