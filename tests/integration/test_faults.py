@@ -136,9 +136,10 @@ def test_a_full_disk_keeps_the_previous_checkpoints_loadable_and_the_run_resumes
         subprocess.run(["umount", str(disk)], check=False)
 
 
-def _child_pids(pid: int) -> list[int]:
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in children.read_text().split()] if children.exists() else []
+def _rank1(launcher: int) -> int:
+    """The pid of the rank the launcher (rank 0) started."""
+    children = Path(f"/proc/{launcher}/task/{launcher}/children").read_text().split()
+    return next(int(p) for p in children if "ftexp" in Path(f"/proc/{p}/cmdline").read_text())
 
 
 @pytest.mark.parametrize("lost", [1, 0], ids=["rank1", "rank0"])
@@ -149,10 +150,7 @@ def test_a_lost_ddp_rank_ends_the_job_in_seconds_with_one_message(
     job = start_ftexp(*RUN, *LONG, *TWO_RANKS, f"hydra.run.dir={run}")
     last = run / "checkpoints" / "last.ckpt"
     _wait_for(last, job)
-    rank1 = next(
-        p for p in _child_pids(job.pid) if "ftexp" in Path(f"/proc/{p}/cmdline").read_text()
-    )
-    killed = rank1 if lost == 1 else job.pid
+    killed = _rank1(job.pid) if lost == 1 else job.pid
     sent = time.monotonic()
     os.kill(killed, signal.SIGKILL)
     # rank 1 shares the launcher's output pipe: this returns once the survivor has left too
@@ -168,6 +166,21 @@ def test_a_lost_ddp_rank_ends_the_job_in_seconds_with_one_message(
         assert "Traceback" not in out
 
 
+def test_a_lost_rank_seen_first_by_lightnings_launcher_ends_the_job_the_same_way(
+    tmp_path: Path,
+) -> None:
+    # the heartbeat is slowed so that the launcher's own watch (every 5 s) sees the death first
+    run = tmp_path / "run"
+    slow_watch = "callbacks.peer_watch.interval_s=60"
+    job = start_ftexp(*RUN, *LONG, *TWO_RANKS, slow_watch, f"hydra.run.dir={run}")
+    _wait_for(run / "checkpoints" / "last.ckpt", job)
+    os.kill(_rank1(job.pid), signal.SIGKILL)
+    out, _ = job.communicate(timeout=120)
+    assert job.returncode == 2, out[-3000:]
+    assert "error: rank 1 was lost (its process ended with code -9)" in out
+    assert "Traceback" not in out
+
+
 def test_a_ddp_run_resumed_after_losing_a_rank_ends_like_an_uninterrupted_one(
     tmp_path: Path,
 ) -> None:
@@ -176,7 +189,7 @@ def test_a_ddp_run_resumed_after_losing_a_rank_ends_like_an_uninterrupted_one(
     job = start_ftexp(*RUN, *TWO_RANKS, f"hydra.run.dir={resumed}")
     last = resumed / "checkpoints" / "last.ckpt"
     _wait_for(last, job)
-    os.kill(_child_pids(job.pid)[0], signal.SIGKILL)
+    os.kill(_rank1(job.pid), signal.SIGKILL)
     out, _ = job.communicate(timeout=120)
     assert job.returncode == 2, out[-3000:]
     finished(start_ftexp(*RUN, *TWO_RANKS, f"hydra.run.dir={resumed}", f"ckpt_path={last}"))

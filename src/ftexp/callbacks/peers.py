@@ -10,16 +10,22 @@ store going away means rank 0 is gone. A survivor then prints one line naming th
 and the resume command, and exits with code 2 at once (a rank stuck inside a collective never
 returns to Python, so there is nothing to unwind). A rank that is alive but stuck is ended by
 the strategy's collective ``timeout`` (``trainer=ddp``/``fsdp`` set 60 s).
+
+Lightning's launcher also watches the ranks it started (every 5 s) and, when one has died,
+SIGKILLs all of them and itself: whichever watch saw the death first decided whether the job
+ended with this message and exit 2 or silently with -9. Its watch is pointed at the same ending.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sys
 import threading
 import time
 from pathlib import Path
+from subprocess import Popen
 from typing import Any
 
 import lightning as L
@@ -48,6 +54,7 @@ class PeerWatch(L.Callback):
 
         store = _get_default_store()
         run_dir = Path(trainer.default_root_dir)
+        _end_like_the_watch(trainer.node_rank * trainer.num_devices, run_dir)
         self._stop.clear()
         self._thread = threading.Thread(
             target=self._watch,
@@ -120,3 +127,25 @@ def _lost(peer: int, why: str, run_dir: Path) -> None:
     print(f"error: rank {peer} was lost ({why}); the job stops here; {resume}", file=sys.stderr)
     sys.stderr.flush()
     os._exit(2)
+
+
+def _end_like_the_watch(first_rank: int, run_dir: Path) -> None:
+    """Make Lightning's watch over the ranks it started end the job as ``_lost`` does.
+
+    ``first_rank`` is this node's rank 0 (the launcher); its children are the ranks after it.
+    """
+    from lightning.fabric.strategies.launchers.subprocess_script import _ChildProcessObserver
+
+    for observer in threading.enumerate():
+        if isinstance(observer, _ChildProcessObserver):
+            children: list[Popen[bytes]] = observer._child_processes
+
+            def end_all(children: list[Popen[bytes]] = children) -> None:
+                dead = next(i for i, child in enumerate(children) if child.returncode)
+                for child in children:  # a survivor may be stuck in a collective
+                    if child.poll() is None:
+                        child.send_signal(signal.SIGKILL)
+                code = children[dead].returncode
+                _lost(first_rank + 1 + dead, f"its process ended with code {code}", run_dir)
+
+            observer._terminate_all = end_all
