@@ -87,6 +87,9 @@ OBJECTIVE = {
     "token_classify": ["model=tiny_bert"],
     "reward": ["model=tiny_bert"],
     "dpo": ["model=tiny_llama"],
+    "kto": ["model=tiny_llama"],
+    "orpo": ["model=tiny_llama"],
+    "simpo": ["model=tiny_llama"],
     "rl": [
         "model=tiny_llama",
         "~objective.reward",
@@ -131,6 +134,9 @@ OBJECTIVE_DATA = {
     "mlm": "domain_text",
     "reward": "preference",
     "dpo": "preference",
+    "kto": "preference",
+    "orpo": "preference",
+    "simpo": "preference",
     "rl": "review_prompts",
 }
 

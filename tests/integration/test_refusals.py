@@ -81,6 +81,11 @@ ROWS: list[tuple[str, Row, list[str]]] = [
         ["objective=dpo cannot train on data=sentiment", "data options that fit", "preference"],
     ),
     (
+        "dpo-loss-type",
+        lambda t, r: ["objective=dpo", "objective.loss_type=sigmiod"],
+        ["objective.loss_type must be one of sigmoid, hinge, ipo", "'sigmiod'"],
+    ),
+    (
         "objective-data-2",
         lambda t, r: ["objective=classify", "data=chat", "data.artifact=null", f"data.path={CHAT}"],
         ["objective=classify cannot train on data=chat", "local, sentiment"],

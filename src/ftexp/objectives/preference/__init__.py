@@ -1,5 +1,5 @@
-"""``objective=reward`` and ``objective=dpo``: learning from preference pairs."""
+"""Learning from preference pairs: ``reward``, ``dpo``, ``kto``, ``orpo``, ``simpo``."""
 
-from ftexp.objectives.preference.spec import DPO, Reward
+from ftexp.objectives.preference.spec import DPO, KTO, ORPO, DPOLoss, Reward, SimPO
 
-__all__ = ["DPO", "Reward"]
+__all__ = ["DPO", "KTO", "ORPO", "DPOLoss", "Reward", "SimPO"]

@@ -1,4 +1,4 @@
-"""``objective=reward`` (a Bradley-Terry reward model) and ``objective=dpo``."""
+"""``objective=reward`` (Bradley-Terry) and ``objective=dpo``; the pair helpers of the others."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from torch import nn
 
 from ftexp.memory.passes import ModelPass, model_inputs
 from ftexp.objectives.module import Batch, FinetuneModule, Stage
-from ftexp.objectives.preference.spec import DPO
+from ftexp.objectives.preference.losses import PAIR_LOSSES, dpo_loss
+from ftexp.objectives.preference.spec import DPO, DPOLoss
 from ftexp.objectives.reference import ReferencePolicyModule
 
 
@@ -53,50 +54,61 @@ class RewardModule(FinetuneModule):
         return losses.mean()
 
 
-def sequence_logps(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Sum of log-probabilities of the labelled (non -100) next tokens, per sequence."""
+def sequence_logps(
+    logits: torch.Tensor, labels: torch.Tensor, average: bool = False
+) -> torch.Tensor:
+    """Log-probability of the labelled (non -100) next tokens per sequence: summed or averaged."""
     logits, labels = logits[:, :-1].float(), labels[:, 1:]
     mask = labels != -100
     picked = torch.gather(logits.log_softmax(-1), 2, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-    return (picked * mask).sum(-1)
+    total = (picked * mask).sum(-1)
+    return total / mask.sum(-1).clamp(min=1) if average else total
 
 
-def dpo_loss(
-    policy_chosen: torch.Tensor,
-    policy_rejected: torch.Tensor,
-    reference_chosen: torch.Tensor,
-    reference_rejected: torch.Tensor,
-    beta: float,
-    label_smoothing: float = 0.0,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """DPO (Rafailov et al. 2023, eq. 7); returns (loss per pair, chosen, rejected rewards).
+def response_logps(
+    model: nn.Module, both: dict[str, torch.Tensor], average: bool = False
+) -> torch.Tensor:
+    """Response log-probabilities of every row of ``both`` under ``model``."""
+    out = model(input_ids=both["input_ids"], attention_mask=both["attention_mask"], use_cache=False)
+    return sequence_logps(out.logits, both["labels"], average)
 
-    The implicit reward of a response is ``beta * (log pi(y|x) - log pi_ref(y|x))``;
-    ``label_smoothing`` is the conservative-DPO flip probability.
-    """
-    chosen = beta * (policy_chosen - reference_chosen)
-    rejected = beta * (policy_rejected - reference_rejected)
-    margin = chosen - rejected
-    loss = -(1 - label_smoothing) * F.logsigmoid(margin) - label_smoothing * F.logsigmoid(-margin)
-    return loss, chosen.detach(), rejected.detach()
+
+def log_pair_rewards(
+    module: FinetuneModule, stage: Stage, chosen: torch.Tensor, rejected: torch.Tensor
+) -> None:
+    """Log a batch's implicit rewards: how often and by how much the chosen one leads."""
+    values = {
+        "reward_acc": (chosen > rejected).float(),
+        "reward_margin": chosen - rejected,
+        "reward_chosen": chosen,
+        "reward_rejected": rejected,
+    }
+    for name, value in values.items():
+        module.log_mean(stage, name, value)
+
+
+PAIR_REWARD_MEANS = ("reward_acc", "reward_margin", "reward_chosen", "reward_rejected")
 
 
 class DPOModule(ReferencePolicyModule):
     """Direct preference optimisation of a causal LM against a frozen reference.
 
+    ``objective.loss_type`` picks the loss on the implicit-reward margin (sigmoid, hinge, IPO).
     The reference: see ``ReferencePolicyModule``. Logs ``{stage}/loss``,
     ``{stage}/reward_acc``, ``{stage}/reward_margin`` and the chosen and rejected implicit
     rewards.
     """
 
-    eval_means = ("loss", "reward_acc", "reward_margin", "reward_chosen", "reward_rejected")
+    eval_means = ("loss", *PAIR_REWARD_MEANS)
+
+    @property
+    def settings(self) -> DPO:
+        """The ``objective.*`` settings."""
+        return cast(DPO, self.objective)
 
     def logps(self, model: nn.Module, both: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Response log-probabilities under ``model``."""
-        out = model(
-            input_ids=both["input_ids"], attention_mask=both["attention_mask"], use_cache=False
-        )
-        return sequence_logps(out.logits, both["labels"])
+        """Response log-probabilities under ``model`` (averaged per token where the loss says)."""
+        return response_logps(model, both, PAIR_LOSSES[DPOLoss(self.settings.loss_type)].averaged)
 
     def reference_logps(self, both: dict[str, torch.Tensor]) -> torch.Tensor:
         """Response log-probabilities under the reference (no gradients)."""
@@ -109,9 +121,8 @@ class DPOModule(ReferencePolicyModule):
         return [ModelPass(both), ModelPass(both, grad=False, reference=True)]
 
     def step(self, batch: Batch, stage: Stage) -> torch.Tensor:
-        """DPO loss and implicit-reward accuracy of one batch of pairs."""
+        """The preference loss and implicit-reward accuracy of one batch of pairs."""
         assert self.model is not None
-        settings = cast(DPO, self.objective)
         both = stack_pair(batch)
         policy_chosen, policy_rejected = self.logps(self.model, both).chunk(2)
         reference_chosen, reference_rejected = self.reference_logps(both).chunk(2)
@@ -120,16 +131,10 @@ class DPOModule(ReferencePolicyModule):
             policy_rejected,
             reference_chosen,
             reference_rejected,
-            settings.beta,
-            settings.label_smoothing,
+            self.settings.beta,
+            self.settings.label_smoothing,
+            self.settings.loss_type,
         )
         self.log_mean(stage, "loss", losses, prog_bar=True)
-        values = {
-            "reward_acc": (chosen > rejected).float(),
-            "reward_margin": chosen - rejected,
-            "reward_chosen": chosen,
-            "reward_rejected": rejected,
-        }
-        for name, value in values.items():
-            self.log_mean(stage, name, value)
+        log_pair_rewards(self, stage, chosen, rejected)
         return losses.mean()
