@@ -57,6 +57,12 @@ DATA = {
         "data.test_fraction=0.25",
         "data.batch_size=2",
     ],
+    "arithmetic": [
+        "data.count=40",
+        "data.val_fraction=0.25",
+        "data.test_fraction=0.25",
+        "data.batch_size=2",
+    ],
     "synthetic_lm": ["data.seq_len=16", "data.train_samples=16", "data.eval_samples=4"],
     "digits": ["data.max_samples=64"],
     "ner_en": ["data.artifact=null", f"data.path={FIXTURES / 'ner_tiny.txt'}"],
@@ -97,6 +103,7 @@ OBJECTIVE = {
         "+objective.reward={_target_: ftexp.rewards.CharacterReward}",
         "objective.max_new_tokens=4",
     ],
+    "rloo": ["model=tiny_llama", "objective.group_size=2", "objective.max_new_tokens=4"],
 }
 
 # ---- methods: what each saves, and the budget a tiny run needs
@@ -138,6 +145,7 @@ OBJECTIVE_DATA = {
     "orpo": "preference",
     "simpo": "preference",
     "rl": "review_prompts",
+    "rloo": "arithmetic",
 }
 
 

@@ -4,18 +4,20 @@ and every objective trains sharded over 2 CPU processes (ddp and fsdp)."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hydra.utils import instantiate
 
 from ftexp.contract import contract_problems, fits
 from ftexp.errors import ConfigError
 from ftexp.utils.config_check import check_heavy, data_partners
 from tests.conftest import compose_cfg, group_options, run_ftexp
-from tests.options import DATA, MODEL_FOR_DATA, OBJECTIVE
+from tests.options import DATA, MODEL_FOR_DATA, OBJECTIVE, OBJECTIVE_DATA
 
 FAST = [
     "trainer.accelerator=cpu",
@@ -50,6 +52,12 @@ def test_each_objective_and_data_pair_trains_or_is_refused_at_config_time(
             check_heavy(cfg)
         assert "data options that fit" in str(err.value)
         return
+    settings = instantiate(cfg.objective, _convert_="all")
+    mismatch = settings.data_problems(instantiate(cfg.data, _convert_="all"))
+    if mismatch:  # the fields fit, a setting does not (e.g. a reward's example fields)
+        with pytest.raises(ConfigError, match=re.escape(mismatch[0])):
+            check_heavy(cfg)
+        return
     metrics = train(cfg)  # a smoke step: one batch of train, val and test
     trains = objective_class(objective).trains  # in-context prompting only tests
     assert metrics["trainer/global_step"] == (1 if trains else 0)
@@ -82,7 +90,7 @@ def test_valid_partners_are_exactly_the_data_that_provides_the_fields() -> None:
 def test_every_objective_trains_sharded_over_two_processes(
     objective: str, strategy: str, tmp_path: Path
 ) -> None:
-    data = next(d for d in DATA if fits(objective_class(objective), data_partners()[d]))
+    data = OBJECTIVE_DATA[objective]
     run = tmp_path / "run"
     args = [
         *overrides(objective, data),

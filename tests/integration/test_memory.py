@@ -112,7 +112,7 @@ def test_every_objective_gets_an_estimate_of_its_own_step(objective: str) -> Non
         return
     assert lora.gradients < full.gradients  # only the adapters (and a new head) train
     assert full.optimizer == 2 * full.gradients  # AdamW: two moments per trained value
-    keeps_reference = objective in ("dpo", "kto", "rl")  # orpo, simpo: reference-free
+    keeps_reference = objective in ("dpo", "kto", "rl", "rloo")  # orpo, simpo: reference-free
     assert (full.reference == full.weights) is keeps_reference
     assert lora.reference == 0  # the adapters switched off are the reference
 

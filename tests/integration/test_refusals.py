@@ -86,6 +86,11 @@ ROWS: list[tuple[str, Row, list[str]]] = [
         ["objective.loss_type must be one of sigmoid, hinge, ipo", "'sigmiod'"],
     ),
     (
+        "reward-fields",
+        lambda t, r: ["objective=rloo", "data=review_prompts", "model=tiny_llama"],
+        ["reads the example fields ['answer']", "data=arithmetic"],
+    ),
+    (
         "objective-data-2",
         lambda t, r: ["objective=classify", "data=chat", "data.artifact=null", f"data.path={CHAT}"],
         ["objective=classify cannot train on data=chat", "local, sentiment"],

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from ftexp.errors import ConfigError
-from ftexp.objectives.rl.grpo import group_advantages
+from ftexp.objectives.rl.losses import group_advantages
 from ftexp.rewards import CharacterReward
 from ftexp.run import build, train
 from ftexp.utils.config_check import check_heavy
@@ -24,9 +24,8 @@ BASE = [
     "trainer.log_every_n_steps=1",
     "callbacks=none",
 ]
-TOY_RL = [
+TOY_RL = [  # the objective (rl, rloo) comes with each variant
     *BASE,
-    "objective=rl",
     "data=review_prompts",
     "data.artifact=null",
     "data.prompts=[hi, hello, hey, yo, ok, so, go, up, on, in]",
@@ -59,11 +58,23 @@ def test_group_advantages_are_standardised_per_prompt() -> None:
 
 
 def test_toy_reward_counts_a_character() -> None:
-    assert CharacterReward("e")(["eee", "a e", ""]).tolist() == pytest.approx([1.0, 0.5, 0.0])
+    scores = CharacterReward("e")(prompts=["p"] * 3, completions=["eee", "a e", ""])
+    assert scores == pytest.approx([1.0, 0.5, 0.0])
 
 
-def test_grpo_raises_a_toy_reward(tmp_path: Path) -> None:
-    train(compose_cfg([*TOY_RL, "trainer.max_epochs=8"], tmp_path))
+# each loss type, and RLOO's leave-one-out baseline, on the same toy problem
+VARIANTS = {
+    "grpo": ["objective=rl"],
+    "dr_grpo": ["objective=rl", "objective.loss_type=dr_grpo", "objective.scale_rewards=false"],
+    "dapo": ["objective=rl", "objective.loss_type=dapo", "objective.epsilon_high=0.28"],
+    "gspo": ["objective=rl", "objective.loss_type=gspo"],
+    "rloo": ["objective=rloo"],
+}
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_grpo_raises_a_toy_reward(variant: str, tmp_path: Path) -> None:
+    train(compose_cfg([*VARIANTS[variant], *TOY_RL, "trainer.max_epochs=8"], tmp_path))
     rewards = logged(tmp_path, "train/reward")
     assert len(rewards) == 24  # 6 train prompts / 2 per batch x 8 epochs
     early, late = sum(rewards[:4]) / 4, sum(rewards[-4:]) / 4

@@ -7,6 +7,7 @@ from typing import Any
 import torch
 
 from ftexp.batch import IGNORE, token_ids
+from ftexp.data.conversations import Asked
 
 __all__ = [
     "IGNORE",
@@ -193,25 +194,42 @@ class MaskingCollator:
 
 
 class PromptCollator:
-    """Chat-template user prompts and left-pad them (generation appends on the right)."""
+    """Chat-template user prompts and left-pad them (generation appends on the right).
 
-    def __init__(self, tokenizer: Any) -> None:
+    The batch also holds each prompt's text (``prompt_text``: the last user turn) and the
+    fields it carries (``prompt_fields``: ``{name: [value per prompt]}``) for the rewards.
+    """
+
+    def __init__(self, tokenizer: Any, fields: list[str] | None = None) -> None:
         self.tokenizer = tokenizer
+        self.fields = list(fields or [])
 
-    def __call__(self, prompts: list[str] | list[list[dict[str, str]]]) -> dict[str, torch.Tensor]:
-        """Collate prompts (user texts, or the chat messages so far) into prompt tensors."""
+    def __call__(self, prompts: list[Any]) -> dict[str, Any]:
+        """Collate prompts (user texts, ``Asked`` prompts, or the chat messages so far)."""
+        turns = [_turns(p) for p in prompts]
         rows = [
             token_ids(
-                self.tokenizer.apply_chat_template(
-                    [{"role": "user", "content": p}] if isinstance(p, str) else p,
-                    add_generation_prompt=True,
-                    tokenize=True,
-                )
+                self.tokenizer.apply_chat_template(t, add_generation_prompt=True, tokenize=True)
             )
-            for p in prompts
+            for t in turns
         ]
         ids, mask = _padded(rows, self.tokenizer.pad_token_id or 0, left=True)
-        return {"prompt_input_ids": ids, "prompt_attention_mask": mask}
+        carried = [dict(p.fields) if isinstance(p, Asked) else {} for p in prompts]
+        return {
+            "prompt_input_ids": ids,
+            "prompt_attention_mask": mask,
+            "prompt_text": [t[-1]["content"] for t in turns],
+            "prompt_fields": {name: [c.get(name, "") for c in carried] for name in self.fields},
+        }
+
+
+def _turns(prompt: Any) -> list[dict[str, str]]:
+    """A prompt as chat messages."""
+    if isinstance(prompt, Asked):
+        prompt = prompt.prompt
+    if isinstance(prompt, str):
+        return [{"role": "user", "content": prompt}]
+    return list(prompt)
 
 
 def lm_batch(rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:

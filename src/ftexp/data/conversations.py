@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -221,3 +222,11 @@ def _turns_of(value: Any, role: str, key: str) -> Conversation:
         roles = {SYSTEM: SYSTEM, USER: USER, ASSISTANT: ASSISTANT}
         return tuple(_turn(m, "role", "content", roles) for m in value)
     raise RecordProblem(f"{key!r} is neither a text nor a list of messages")
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A prompt and the fields of its example that a reward reads (e.g. a known answer)."""
+
+    prompt: str
+    fields: tuple[tuple[str, str], ...] = ()

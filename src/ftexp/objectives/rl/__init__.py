@@ -1,5 +1,5 @@
-"""``objective=rl`` (GRPO) and ``objective=upft``: training on the model's own samples."""
+"""``objective=rl`` (GRPO and its loss types), ``rloo`` and ``upft``: the model's own samples."""
 
-from ftexp.objectives.rl.spec import RL, UPFT
+from ftexp.objectives.rl.spec import RL, RLOO, UPFT, RLLoss
 
-__all__ = ["RL", "UPFT"]
+__all__ = ["RL", "RLOO", "UPFT", "RLLoss"]

@@ -11,26 +11,22 @@ import torch
 from ftexp.memory.passes import ModelPass
 from ftexp.objectives.module import Batch, Stage
 from ftexp.objectives.reference import ReferencePolicyModule
+from ftexp.objectives.rl.losses import Clip, group_advantages, k3_kl, policy_loss
 from ftexp.objectives.rl.sampling import prompt_batch, sample, token_logps
 from ftexp.objectives.rl.spec import RL
-
-
-def group_advantages(rewards: torch.Tensor, group_size: int) -> torch.Tensor:
-    """GRPO advantages: rewards standardised within each prompt's group."""
-    grouped = rewards.view(-1, group_size)
-    mean, std = grouped.mean(1, keepdim=True), grouped.std(1, keepdim=True)
-    return ((grouped - mean) / (std + 1e-4)).view(-1)
+from ftexp.rewards import named_rewards, score
 
 
 class GRPOModule(ReferencePolicyModule):
     """GRPO (Shao et al. 2024, arXiv:2402.03300), one policy update per batch of samples.
 
-    Per prompt, ``group_size`` responses are sampled and scored by ``reward``; advantages are the
-    rewards standardised within the group. The loss per response token is
-    ``-A * log π(token)`` plus ``kl_beta`` times the k3 estimate of ``KL(π || π_ref)``, averaged per
-    response, then over responses (reference: see ``ReferencePolicyModule``). Logs
-    ``train/reward``, ``train/kl``, ``val/reward`` (greedy) and writes sample
-    generations to ``<run>/samples.jsonl``.
+    Per prompt, ``group_size`` responses are sampled and scored by the rewards (their weighted
+    sum); advantages compare each reward with its group's (``advantages``). The loss per response
+    token is the clipped surrogate plus ``kl_beta`` times the k3 estimate of
+    ``KL(π || π_ref)``, averaged as ``objective.loss_type`` says (reference: see
+    ``ReferencePolicyModule``). Logs ``train/reward`` (and ``train/reward_<name>`` per named
+    reward), ``train/kl``, ``val/reward`` (greedy) and writes sample generations to
+    ``<run>/samples.jsonl``.
     """
 
     eval_means = ("reward",)
@@ -38,10 +34,30 @@ class GRPOModule(ReferencePolicyModule):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         settings = cast(RL, self.objective)
-        self.reward_fn = settings.reward
+        self.settings = settings
+        self.rewards = named_rewards(settings.reward)
+        self.reward_weights = dict(settings.reward_weights or {})
         self.group_size, self.max_new_tokens = settings.group_size, settings.max_new_tokens
         self.temperature, self.kl_beta = settings.temperature, settings.kl_beta
         self.samples_every = settings.samples_every
+        high = settings.epsilon if settings.epsilon_high is None else settings.epsilon_high
+        self.clip = Clip(settings.epsilon, high)
+
+    def advantages(self, rewards: torch.Tensor) -> torch.Tensor:
+        """Each reply's reward against its group's: standardised GRPO advantages."""
+        return group_advantages(rewards, self.group_size, self.settings.scale_rewards)
+
+    def score(
+        self, batch: Batch, completions: list[str], group: int
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The rewards of the completions (``group`` per prompt): the total and each one's."""
+        prompts = [p for p in batch["prompt_text"] for _ in range(group)]
+        carried = cast(dict[str, list[Any]], batch["prompt_fields"])
+        fields = {
+            name: [v for v in values for _ in range(group)] for name, values in carried.items()
+        }
+        total, each = score(self.rewards, self.reward_weights, prompts, completions, fields)
+        return total.to(self.device), each
 
     @property
     def tokenizer(self) -> Any:
@@ -77,30 +93,41 @@ class GRPOModule(ReferencePolicyModule):
         loss, not greedy replies), so it replaces the template's route to ``step``.
         """
         assert self.model is not None
-        batch = prompt_batch(batch)
-        start = batch["input_ids"].shape[1]
+        prompts = prompt_batch(batch)
+        start = prompts["input_ids"].shape[1]
         sequences, mask, response = sample(
             self.model,
-            batch,
+            prompts,
             self.tokenizer,
             self.group_size,
             self.max_new_tokens,
             self.temperature,
         )
         texts = self._texts(sequences, start, response)
-        rewards = self.reward_fn(texts).to(self.device).float()
-        advantages = group_advantages(rewards, self.group_size)
+        rewards, each = self.score(batch, texts, self.group_size)
+        advantages = self.advantages(rewards)
         policy = token_logps(self.model, sequences, mask, start)
-        reference = self._reference_logps(sequences, mask, start)
-        kl = torch.exp(reference - policy) - (reference - policy) - 1  # k3, >= 0
-        # exp(lp - lp.detach()) == 1 but carries the policy gradient (on-policy, one update)
-        ratio = torch.exp(policy - policy.detach())
-        per_token = -advantages.unsqueeze(1) * ratio + self.kl_beta * kl
+        kl = k3_kl(policy, self._reference_logps(sequences, mask, start))
         weights = response.float()
-        loss = ((per_token * weights).sum(1) / weights.sum(1).clamp(min=1)).mean()
+        # one update per sample batch: the sampling policy is this one (every ratio is 1,
+        # its gradient is the policy gradient)
+        loss = policy_loss(
+            self.settings.loss_type,
+            policy,
+            policy.detach(),
+            advantages,
+            kl,
+            weights,
+            self.clip,
+            self.kl_beta,
+            self.max_new_tokens,
+        )
         size = len(texts)
         self.log("train/loss", loss, prog_bar=True, batch_size=size)
         self.log("train/reward", rewards.mean(), prog_bar=True, batch_size=size)
+        if len(each) > 1:
+            for name, value in each.items():
+                self.log(f"train/reward_{name}", value.mean(), batch_size=size)
         mean_kl = (kl * weights).sum() / weights.sum().clamp(min=1)
         self.log("train/kl", mean_kl, batch_size=size)
         self.log("train/response_tokens", weights.sum(1).mean(), batch_size=size)
@@ -111,13 +138,13 @@ class GRPOModule(ReferencePolicyModule):
     def step(self, batch: Batch, stage: Stage) -> None:
         """Mean reward of greedy replies to held-out prompts (val / test)."""
         assert self.model is not None
-        batch = prompt_batch(batch)
-        start = batch["input_ids"].shape[1]
+        prompts = prompt_batch(batch)
+        start = prompts["input_ids"].shape[1]
         sequences, _, response = sample(
-            self.model, batch, self.tokenizer, 1, self.max_new_tokens, 0.0
+            self.model, prompts, self.tokenizer, 1, self.max_new_tokens, 0.0
         )
         texts = self._texts(sequences, start, response)
-        rewards = self.reward_fn(texts).float().to(self.device)
+        rewards, _ = self.score(batch, texts, 1)
         self.log_mean(stage, "reward", rewards, prog_bar=True)
         self._write_samples(stage, texts[:4], rewards[:4])
 

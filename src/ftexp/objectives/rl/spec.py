@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from ftexp.contract import CAUSAL_LM, ModelTask
 from ftexp.objectives.objective import Objective
+from ftexp.rewards import SINGLE, named_rewards, reward_problems
 
 GENERATES_UNDER_FSDP = (
     "it samples replies with generate(), which bypasses FSDP2's unsharding hooks (PEFT and HF "
@@ -14,17 +16,32 @@ GENERATES_UNDER_FSDP = (
 )
 
 
+class RLLoss(StrEnum):
+    """``objective.loss_type`` of ``objective=rl`` / ``rloo``: how the policy loss is formed."""
+
+    GRPO = "grpo"  # token ratios, each reply's mean, then the mean over replies (Shao et al.)
+    DR_GRPO = "dr_grpo"  # token sum over replies x max_new_tokens (Liu et al. 2025)
+    DAPO = "dapo"  # token-level mean over the batch, clip-higher (Yu et al. 2025)
+    GSPO = "gspo"  # one sequence-level ratio per reply (Zheng et al. 2025)
+
+
 @dataclass
 class RL(Objective):
     """GRPO (Shao et al. 2024, arXiv:2402.03300) on prompts; replies are sampled, not given.
 
     Attributes:
-        reward: the reward function (a ``_target_`` node in YAML, e.g. ``ftexp.rewards``);
-            built at config time, its model loaded on first use.
-        group_size: replies per prompt; advantages are standardised within the group.
+        reward: the reward function (a ``_target_`` node, see ``ftexp.rewards``), or several
+            by name (``{name: node}``) summed with ``reward_weights``; each built at config
+            time, a model it needs loaded on first use.
+        reward_weights: weight of each named reward (1 where not given).
+        group_size: replies per prompt; advantages compare within the group.
         max_new_tokens: reply length limit.
         temperature: sampling temperature of the training replies.
         kl_beta: weight of the k3 KL(policy || reference) penalty per token.
+        loss_type: grpo, dr_grpo, dapo or gspo (``RLLoss``).
+        epsilon / epsilon_high: the ratio's clip range ``[1 - epsilon, 1 + epsilon_high]``
+            (``epsilon_high`` null: ``epsilon``; DAPO's clip-higher: 0.28).
+        scale_rewards: divide advantages by the group's standard deviation (Dr. GRPO: false).
         samples_every: write sample replies to ``<run>/samples.jsonl`` every N steps.
     """
 
@@ -34,27 +51,75 @@ class RL(Objective):
     incompatible_strategies: ClassVar[dict[str, str]] = {"fsdp": GENERATES_UNDER_FSDP}
 
     reward: Any = None
+    reward_weights: dict[str, float] | None = None
     group_size: int = 4
     max_new_tokens: int = 48
     temperature: float = 1.0
     kl_beta: float = 0.04
+    loss_type: str = RLLoss.GRPO
+    epsilon: float = 0.2
+    epsilon_high: float | None = None
+    scale_rewards: bool = True
     samples_every: int = 10
 
     def problems(self) -> list[str]:
-        """Check the group size and the reward (e.g. that its classifier run exists)."""
+        """Check the group, the loss and each reward (e.g. that its classifier run exists)."""
         issues = []
         if self.group_size < 2:
             issues.append("objective.group_size must be >= 2 (advantages compare within a group)")
         if self.max_new_tokens <= 0:
             issues.append(f"objective.max_new_tokens must be > 0, got {self.max_new_tokens}")
-        if not callable(self.reward):
-            return [
-                *issues,
-                "objective.reward needs a _target_, e.g. ftexp.rewards.CharacterReward",
-            ]
-        if callable(getattr(self.reward, "problems", None)):
-            issues += self.reward.problems()
+        if self.loss_type not in set(RLLoss):
+            names = ", ".join(RLLoss)
+            issues.append(f"objective.loss_type must be one of {names}, got {self.loss_type!r}")
+        if not 0 < self.epsilon < 1 or (self.epsilon_high is not None and self.epsilon_high <= 0):
+            issues.append(
+                f"objective.epsilon must be in (0, 1) and epsilon_high > 0, got "
+                f"{self.epsilon} / {self.epsilon_high} (typical: 0.2 / 0.28)"
+            )
+        rewards = named_rewards(self.reward)
+        for name, reward in rewards.items():
+            if not callable(reward):
+                issues.append(
+                    f"objective.reward{'' if name == SINGLE else '.' + name} needs a _target_, "
+                    "e.g. ftexp.rewards.ExactAnswer"
+                )
+            else:
+                issues += reward_problems(reward)
+        unknown = sorted(set(self.reward_weights or {}) - set(rewards))
+        if unknown:
+            issues.append(
+                f"objective.reward_weights names {unknown}, not a reward of {sorted(rewards)}"
+            )
         return issues
+
+    def data_problems(self, data: Any) -> list[str]:
+        """The example fields each reward reads against those the prompts carry."""
+        from ftexp.data.prompts import PromptData
+
+        carried = data.example_fields() if isinstance(data, PromptData) else []
+        issues = []
+        for name, reward in named_rewards(self.reward).items():
+            missing = [f for f in getattr(reward, "fields", []) if f not in carried]
+            if missing:
+                issues.append(
+                    f"objective.reward ({name}) reads the example fields {missing}, the prompts "
+                    f"carry {carried}: set data.fields (a column per field) or use a data "
+                    "option that has them (e.g. data=arithmetic)"
+                )
+        return issues
+
+
+@dataclass
+class RLOO(RL):
+    """REINFORCE leave-one-out (Ahmadian et al. 2024), sampled and trained as ``objective=rl``.
+
+    Each reply's baseline is the mean reward of the other replies to its prompt.
+    """
+
+    module: ClassVar[str] = "ftexp.objectives.rl.rloo.RLOOModule"
+
+    scale_rewards: bool = False
 
 
 @dataclass
