@@ -13,21 +13,43 @@ import torch
 from tests.conftest import TINY, finished, resume_outcome, start_ftexp
 
 RUN = [*TINY, "method=lora", "trainer.max_epochs=3", "data.batch_size=8", "save_model=false"]
+# RLOO on the arithmetic prompts (toy reward: a random model never answers right), 10 batches
+# of 8 per epoch: replies sampled each step, from random streams that must resume too
+SAMPLED = [
+    "model=tiny_llama",
+    "objective=rloo",
+    "data=arithmetic",
+    "data.count=100",
+    "data.val_fraction=0.1",
+    "data.test_fraction=0.1",
+    "~objective.reward",
+    "+objective.reward={_target_: ftexp.rewards.CharacterReward, character: e}",
+    "objective.group_size=2",
+    "objective.max_new_tokens=4",
+    "trainer.accelerator=cpu",
+    "trainer.enable_progress_bar=false",
+    "trainer.enable_model_summary=false",
+    "method=lora",
+    "trainer.max_epochs=3",
+    "data.batch_size=8",
+    "save_model=false",
+]
 
 
-def ftexp(run_dir: Path, *extra: str) -> subprocess.Popen[str]:
-    return start_ftexp(*RUN, f"hydra.run.dir={run_dir}", *extra)
+def ftexp(run_dir: Path, *options: str) -> subprocess.Popen[str]:
+    return start_ftexp(*options, f"hydra.run.dir={run_dir}")
 
 
 @pytest.mark.parametrize(
     "options",
     [
-        [],
-        ["data.augment={swap: 0.2, delete: 0.1, insert: 0.1}"],
+        RUN,
+        [*RUN, "data.augment={swap: 0.2, delete: 0.1, insert: 0.1}"],
         # masks drawn each step, an auxiliary head and learned loss weights: all resumed
-        ["objective=multitask", "objective/weighting=uncertainty"],
+        [*RUN, "objective=multitask", "objective/weighting=uncertainty"],
+        SAMPLED,
     ],
-    ids=["plain", "augmented", "multitask"],
+    ids=["plain", "augmented", "multitask", "rloo-sampled"],
 )
 def test_kill_9_mid_epoch_then_resume_gives_the_uninterrupted_result(
     tmp_path: Path, options: list[str]
