@@ -149,6 +149,11 @@ OBJECTIVE_DATA = {
 }
 
 
+# objectives sharded with fsdp only in `make test-all`: each shares its model task and its
+# sharding path with one the fast suite shards (classify: test_ddp's FSDP2 runs; the pairs: dpo)
+FSDP_IN_SLOW_SUITE = {"classify", "reward", "in_context", "kto", "orpo", "simpo"}
+
+
 def partners(objective: str) -> list[str]:
     """Overrides that give ``objective`` its tiny model and fitting fixture data (no download)."""
     data = OBJECTIVE_DATA[objective]

@@ -21,7 +21,16 @@ def _text_batch(processor: object) -> dict[str, torch.Tensor]:
     return dict(processor(["a fine film", "dull and long"], padding=True, return_tensors="pt"))  # type: ignore[operator]
 
 
-@pytest.mark.parametrize("method", ["lora", "dora", "ia3", "full", "qlora"])
+@pytest.mark.parametrize(
+    "method",
+    [
+        "lora",
+        pytest.param("dora", marks=pytest.mark.slow),
+        "ia3",
+        "full",
+        "qlora",
+    ],  # dora: lora's merge
+)
 def test_merged_classifier_loads_with_plain_transformers_and_names_its_labels(
     method: str, tmp_path: Path
 ) -> None:

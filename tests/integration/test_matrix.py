@@ -17,7 +17,13 @@ from ftexp.contract import contract_problems, fits
 from ftexp.errors import ConfigError
 from ftexp.utils.config_check import check_heavy, data_partners
 from tests.conftest import compose_cfg, group_options, run_ftexp
-from tests.options import DATA, MODEL_FOR_DATA, OBJECTIVE, OBJECTIVE_DATA
+from tests.options import (
+    DATA,
+    FSDP_IN_SLOW_SUITE,
+    MODEL_FOR_DATA,
+    OBJECTIVE,
+    OBJECTIVE_DATA,
+)
 
 FAST = [
     "trainer.accelerator=cpu",
@@ -26,6 +32,7 @@ FAST = [
     "method=lora",
 ]
 PAIRS = [(o, d) for o in group_options("objective") for d in group_options("data")]
+SLOW_SHARDED = {(o, "fsdp") for o in FSDP_IN_SLOW_SUITE}
 
 
 def overrides(objective: str, data: str) -> list[str]:
@@ -85,8 +92,19 @@ def test_valid_partners_are_exactly_the_data_that_provides_the_fields() -> None:
     assert "needs a model that can load a causal language model" in model_problem
 
 
-@pytest.mark.parametrize("strategy", ["ddp", "fsdp"])
-@pytest.mark.parametrize("objective", group_options("objective"))
+SHARDED = [
+    pytest.param(
+        objective,
+        strategy,
+        marks=[pytest.mark.slow] if (objective, strategy) in SLOW_SHARDED else [],
+        id=f"{objective}-{strategy}",
+    )
+    for objective in group_options("objective")
+    for strategy in ("ddp", "fsdp")
+]
+
+
+@pytest.mark.parametrize(("objective", "strategy"), SHARDED)
 def test_every_objective_trains_sharded_over_two_processes(
     objective: str, strategy: str, tmp_path: Path
 ) -> None:

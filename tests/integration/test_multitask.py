@@ -66,7 +66,14 @@ def test_the_masked_lm_head_runs_on_the_classifiers_own_encoder(tmp_path: Path) 
     assert all(name.startswith("auxiliary.head.") for name in trained)
 
 
-@pytest.mark.parametrize("weighting", group_options("objective/weighting"))
+# linear and cosine are schedules of fixed weights, as static is: `make test-all` runs them
+@pytest.mark.parametrize(
+    "weighting",
+    [
+        pytest.param(w, marks=pytest.mark.slow) if w in ("linear", "cosine") else w
+        for w in group_options("objective/weighting")
+    ],
+)
 def test_each_weighting_trains_and_logs_every_task(weighting: str, tmp_path: Path) -> None:
     run = tmp_path / "run"
     run_ftexp(

@@ -204,6 +204,7 @@ def test_a_search_whose_best_rate_is_on_the_edge_widens_past_it(tmp_path: Path) 
     assert wide["best_lr"] == float(max(wide["search"], key=lambda lr: wide["search"][lr]))
 
 
+@pytest.mark.slow  # a migration path: `make test-all`
 def test_results_kept_by_an_older_version_are_reused_unless_their_config_changed(
     tmp_path: Path, capsys
 ) -> None:
