@@ -47,7 +47,7 @@ class GRPOModule(ReferencePolicyModule):
         """Each reply's reward against its group's: standardised GRPO advantages."""
         return group_advantages(rewards, self.group_size, self.settings.scale_rewards)
 
-    def score(
+    def rewards_of(
         self, batch: Batch, completions: list[str], group: int
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The rewards of the completions (``group`` per prompt): the total and each one's."""
@@ -104,7 +104,7 @@ class GRPOModule(ReferencePolicyModule):
             self.temperature,
         )
         texts = self._texts(sequences, start, response)
-        rewards, each = self.score(batch, texts, self.group_size)
+        rewards, each = self.rewards_of(batch, texts, self.group_size)
         advantages = self.advantages(rewards)
         policy = token_logps(self.model, sequences, mask, start)
         kl = k3_kl(policy, self._reference_logps(sequences, mask, start))
@@ -144,7 +144,7 @@ class GRPOModule(ReferencePolicyModule):
             self.model, prompts, self.tokenizer, 1, self.max_new_tokens, 0.0
         )
         texts = self._texts(sequences, start, response)
-        rewards, _ = self.score(batch, texts, 1)
+        rewards, _ = self.rewards_of(batch, texts, 1)
         self.log_mean(stage, "reward", rewards, prog_bar=True)
         self._write_samples(stage, texts[:4], rewards[:4])
 
