@@ -10,7 +10,7 @@ import torch.distributed as dist
 from ftexp.batch import IGNORE
 from ftexp.memory.passes import ModelPass, model_inputs
 from ftexp.objectives.module import Batch, Stage
-from ftexp.objectives.preference.losses import kto_loss
+from ftexp.objectives.preference.losses import implicit_rewards, kto_loss
 from ftexp.objectives.preference.module import (
     PAIR_REWARD_MEANS,
     log_pair_rewards,
@@ -114,11 +114,8 @@ class KTOModule(ReferencePolicyModule):
         )
         self.log_mean(stage, "loss", losses, prog_bar=True)
         self.log_mean(stage, "kl", kl.reshape(1))
-        beta = settings.beta
-        log_pair_rewards(
-            self,
-            stage,
-            beta * (policy_chosen - reference_chosen).detach(),
-            beta * (policy_rejected - reference_rejected).detach(),
+        rewards = implicit_rewards(
+            policy_chosen, policy_rejected, reference_chosen, reference_rejected, settings.beta
         )
+        log_pair_rewards(self, stage, rewards.chosen.detach(), rewards.rejected.detach())
         return losses.mean()

@@ -26,11 +26,15 @@ def group_advantages(rewards: torch.Tensor, group_size: int, scale: bool = True)
     return centred.view(-1)
 
 
-def leave_one_out_advantages(rewards: torch.Tensor, group_size: int) -> torch.Tensor:
-    """RLOO advantages: each reward less the mean of the other rewards of its group."""
-    grouped = rewards.view(-1, group_size)
-    others = (grouped.sum(1, keepdim=True) - grouped) / (group_size - 1)
-    return (grouped - others).view(-1)
+def leave_one_out_advantages(
+    rewards: torch.Tensor, group_size: int, scale: bool = False
+) -> torch.Tensor:
+    """RLOO advantages: each reward less the mean of the other rewards of its group.
+
+    That is ``G / (G - 1)`` times its distance from the group's mean (over the group's std
+    when ``scale``).
+    """
+    return group_advantages(rewards, group_size, scale) * group_size / (group_size - 1)
 
 
 def k3_kl(policy: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:

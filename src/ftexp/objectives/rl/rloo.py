@@ -17,9 +17,4 @@ class RLOOModule(GRPOModule):
 
     def advantages(self, rewards: torch.Tensor) -> torch.Tensor:
         """Leave-one-out advantages."""
-        centred = leave_one_out_advantages(rewards, self.group_size)
-        if self.settings.scale_rewards:
-            centred = centred / (
-                rewards.view(-1, self.group_size).std(1).repeat_interleave(self.group_size) + 1e-4
-            )
-        return centred
+        return leave_one_out_advantages(rewards, self.group_size, self.settings.scale_rewards)
