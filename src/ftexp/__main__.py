@@ -64,12 +64,15 @@ def run(cfg: DictConfig) -> float | None:
         parts = _check_before_heavy_imports(cfg)
         logging.captureWarnings(True)  # the libraries' import-time warnings: to the log file
         from ftexp.callbacks.guards import NonFiniteLossError
+        from ftexp.models.base import notice_of
         from ftexp.run import train  # heavy imports only once the config is known to be sound
         from ftexp.utils.hydra_ddp import ddp_ready_multirun_job
 
         route_library_output()
         if HydraConfig.initialized():
             logging.getLogger("ftexp").info(choices_line(HydraConfig.get().runtime.choices))
+        if notice := notice_of(parts.model):
+            logging.getLogger("ftexp").warning(f"[ftexp] notice: {notice}")
         try:
             with ddp_ready_multirun_job():
                 metrics = train(cfg, parts)

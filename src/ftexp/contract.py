@@ -53,6 +53,9 @@ class ModelTask:
         """Reload a complete saved model (``save_pretrained`` folder)."""
         import transformers
 
+        from ftexp.models.families import register_families
+
+        register_families()
         return getattr(transformers, self.auto_class).from_pretrained(model_dir, **load_kwargs)
 
     def load_processor(self, model_dir: Path) -> Any:

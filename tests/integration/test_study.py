@@ -232,3 +232,35 @@ def test_results_kept_by_an_older_version_are_reused_unless_their_config_changed
     recorded.write_text(older.replace("  head_lr_scale: 1.0\n", "  head_lr_scale: 3.0\n"))
     main(args)
     assert "[study] 1 job(s) run now" in capsys.readouterr().out
+
+
+def test_a_data_size_axis_runs_the_study_per_size_and_draws_the_learning_curve(
+    tmp_path: Path, capsys
+) -> None:
+    study = tmp_path / "study"
+    args = ["--methods", "linear_probe", "--seeds", "1", "--lr-factors", "1"]
+    main([str(study), *args, "--train-samples", "16,all", *SHARED])
+    lines = (study / "learning_curve.md").read_text().strip().splitlines()
+    assert lines[0] == "| method | test/acc @ 16 train | test/acc @ all train |"
+    assert lines[2].startswith("| linear_probe | **0.")  # the best (only) method is marked
+    assert lines[-1] == "| best | linear_probe | linear_probe |"
+    by_size = json.loads((study / "learning_curve.json").read_text())
+    assert list(by_size) == ["16", "all"]
+    assert (study / "learning_curve.png").stat().st_size > 0
+    assert (study / "train-16" / "comparison.md").is_file()
+    assert (study / "train-all" / "comparison.md").is_file()
+    kept = [json.loads(p.read_text()) for p in (study / "results").glob("*.json")]
+    caps = sorted(
+        yaml_value(Path(r["run_dir"]) / ".hydra" / "config.yaml", "train_samples") for r in kept
+    )
+    assert caps == ["16", "null"]  # one job per size: the cap reached the run
+    with pytest.raises(SystemExit) as refused:
+        main([str(tmp_path / "other"), *args, "--train-samples", "16,lots", *SHARED])
+    assert refused.value.code == 2
+    assert "--train-samples='16,lots'" in capsys.readouterr().err
+
+
+def yaml_value(path: Path, key: str) -> str:
+    """The first ``key: value`` of a YAML file, as written."""
+    line = next(x for x in path.read_text().splitlines() if x.strip().startswith(f"{key}:"))
+    return line.split(":", 1)[1].strip()

@@ -81,7 +81,9 @@ def test_every_experiment_composes(experiment: str) -> None:
 
 
 @pytest.mark.parametrize("baseline", group_options("baseline"))
-@pytest.mark.parametrize("experiment", ["compare", "compare_sentiment_zh"])
+@pytest.mark.parametrize(
+    "experiment", ["compare", "compare_sentiment_zh", "compare_sentiment_zh_vocab"]
+)
 def test_every_classification_comparison_takes_the_prompting_baselines(
     experiment: str, baseline: str
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -236,6 +237,26 @@ def lm_batch(rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
     """Stack fixed-length token rows; every position is a target."""
     ids = torch.as_tensor([row["input_ids"] for row in rows], dtype=torch.long)
     return {"input_ids": ids, "labels": ids.clone()}
+
+
+@dataclass
+class GreyImages:
+    """Square grey images (raw bytes) -> RGB -> the model's image processor, one batch at a time."""
+
+    processor: Any
+
+    def __call__(self, rows: list[tuple[bytes, int]]) -> dict[str, torch.Tensor]:
+        """Decode, repeat the grey channel three times, process, stack with the class ids."""
+        import math
+
+        import numpy as np
+
+        side = math.isqrt(len(rows[0][0]))
+        grey = np.frombuffer(b"".join(pixels for pixels, _ in rows), dtype=np.uint8)
+        images = list(np.repeat(grey.reshape(-1, side, side, 1), 3, axis=-1))
+        pixels = self.processor(images=images, return_tensors="pt")["pixel_values"]
+        labels = torch.as_tensor([label for _, label in rows], dtype=torch.long)
+        return {"pixel_values": pixels, "label": labels}
 
 
 def image_batch(rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:

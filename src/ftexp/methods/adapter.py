@@ -27,6 +27,7 @@ FAMILY_TARGETS = {
     "qwen2": {"attention": r"self_attn\.o_proj$", "ffn": r"mlp\.down_proj$"},
     "gpt2": {"attention": r"attn\.c_proj$", "ffn": r"mlp\.c_proj$"},
     "vit": {"attention": r"attention\.o_proj$", "ffn": r"mlp\.fc2$"},
+    "dinov2": {"attention": r"attention\.o_proj$", "ffn": r"mlp\.fc2$"},
 }
 
 

@@ -36,6 +36,10 @@ class Method:
         """List config problems, each naming the key and the fix (empty when valid)."""
         return [] if self.lr > 0 else [f"method.lr must be > 0, got {self.lr}"]
 
+    def task_problems(self, task: ModelTask) -> list[str]:
+        """Why this method cannot serve a model of ``task`` (checked at config time)."""
+        return []
+
     def load_kwargs(self) -> dict[str, Any]:
         """Extra kwargs for loading the backbone (e.g. a quantization config)."""
         return {}

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from ftexp.methods.base import train_head_and
 from ftexp.methods.layerwise import LayerwiseLR
-from ftexp.utils.params import transformer_blocks
+from ftexp.utils.params import below_blocks, transformer_blocks
 
 if TYPE_CHECKING:
     from torch import nn
@@ -22,7 +22,7 @@ class Freeze(LayerwiseLR):
     Attributes:
         top_k: number of top transformer blocks that train; 0 trains the head alone (a linear
             probe on frozen features).
-        train_embeddings: also train the embedding layer.
+        train_embeddings: also train what lies below the first block (embeddings, a CNN's stem).
         also_train: substrings of parameter names that train as well (e.g. ``pooler``).
     """
 
@@ -48,9 +48,8 @@ class Freeze(LayerwiseLR):
                 f"method.top_k={self.top_k} but the model has only {len(blocks)} blocks; "
                 f"use method.top_k<={len(blocks)} or method=full"
             )
-        train_head_and(
-            model, self.also_train, lambda name: self.train_embeddings and "embeddings" in name
-        )
+        below = below_blocks(model) if self.train_embeddings else set()
+        train_head_and(model, self.also_train, lambda name: name in below)
         for block in list(blocks)[len(blocks) - self.top_k :]:
             block.requires_grad_(True)
         return model

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ftexp.methods.base import train_head_and
 from ftexp.methods.layerwise import LayerwiseLR
-from ftexp.utils.params import train_all_rows, transformer_blocks
+from ftexp.utils.params import below_blocks, train_all_rows, transformer_blocks
 
 if TYPE_CHECKING:
     from torch import nn
@@ -60,17 +60,19 @@ class GradualUnfreeze(LayerwiseLR):
         for block in blocks[max(0, len(blocks) - stage) :]:
             block.requires_grad_(True)
         if self.unfreeze_embeddings and stage > len(blocks):
+            below = below_blocks(model)
             for name, param in model.named_parameters():
-                if "embed" in name:
+                if name in below:
                     param.requires_grad_(True)
                     train_all_rows(param)  # pretrained rows too, where only added ones trained
 
     def optimizer_parameters(self, model: nn.Module) -> list[tuple[str, nn.Parameter]]:
         """Every parameter that will ever train, so the optimiser never has to be rebuilt."""
+        below = below_blocks(model)
         return [
             (n, p)
             for n, p in model.named_parameters()
-            if self.unfreeze_embeddings or "embed" not in n or p.requires_grad
+            if self.unfreeze_embeddings or n not in below or p.requires_grad
         ]
 
     def callbacks(self) -> list[Any]:

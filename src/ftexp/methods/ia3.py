@@ -10,6 +10,8 @@ from ftexp.methods.peft_base import PeftMethod
 if TYPE_CHECKING:
     from peft import IA3Config
 
+    from ftexp.contract import ModelTask
+
 
 @dataclass
 class IA3(PeftMethod):
@@ -26,6 +28,16 @@ class IA3(PeftMethod):
     lr: float = 5e-3
     target_modules: list[str] | None = None
     feedforward_modules: list[str] | None = None
+
+    def task_problems(self, task: ModelTask) -> list[str]:
+        """PEFT knows (IA)^3's targets in text transformers only: an image model names them."""
+        if task.peft_task is not None or self.target_modules:
+            return []
+        return [
+            f"method=ia3 takes its default targets from PEFT's text transformers; for a model for "
+            f"{task.name} name them (method.target_modules=[...] and "
+            "method.feedforward_modules=[...]), or use method=lora"
+        ]
 
     def peft_config(self, task_type: str | None) -> IA3Config:
         """Return the PEFT IA3 config."""

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from ftexp.methods.peft_base import PeftMethod
 
 if TYPE_CHECKING:
     from peft import LoraConfig
+    from torch import nn
+
+    from ftexp.contract import ModelTask
+
+# the layers LoRA adapts by default in families whose weights are not (only) linear layers,
+# by Hugging Face ``model_type``; every other family takes PEFT's ``all-linear``
+FAMILY_TARGETS = {
+    # a CNN: the 1x1 convolutions (expansion, projection, head) hold ~90% of its weights
+    "efficientnet_lite": ["conv_pw", "conv_pwl", "conv_head"],
+}
 
 
 @dataclass
@@ -20,7 +30,8 @@ class LoRA(PeftMethod):
         alpha: scaling numerator; the update is scaled by ``alpha / r``.
         dropout: dropout on the adapter input.
         target_modules: module-name suffixes to adapt; ``null`` adapts every linear layer but
-            the output head (PEFT's ``all-linear``), in any model family.
+            the output head (PEFT's ``all-linear``), or a CNN's 1x1 convolutions
+            (``FAMILY_TARGETS``).
         modules_to_save: extra modules trained in full and saved with the adapter (the
             classification head is always included by PEFT's SEQ_CLS task).
         use_dora: weight-decomposed LoRA (DoRA, Liu et al. 2024, arXiv:2402.09353).
@@ -54,6 +65,15 @@ class LoRA(PeftMethod):
                 "method.target_modules is empty; name at least one linear layer, or null for all"
             )
         return issues
+
+    def apply(self, model: nn.Module, task: ModelTask) -> nn.Module:
+        """Wrap the model; with no targets named, the family's own (else all linear layers)."""
+        family = getattr(getattr(model, "config", None), "model_type", None)
+        if self.target_modules is None and family in FAMILY_TARGETS:
+            return PeftMethod.apply(
+                replace(self, target_modules=FAMILY_TARGETS[family]), model, task
+            )
+        return super().apply(model, task)
 
     def peft_config(self, task_type: str | None) -> LoraConfig:
         """Return the PEFT LoRA config."""

@@ -10,6 +10,8 @@ from ftexp.methods.peft_base import PeftMethod
 if TYPE_CHECKING:
     from peft import PeftConfig
 
+    from ftexp.contract import ModelTask
+
 
 @dataclass
 class _VirtualTokens(PeftMethod):
@@ -38,6 +40,16 @@ class _VirtualTokens(PeftMethod):
             f"{type(self).__name__} trains virtual tokens that are inputs, not weights, so it "
             "cannot be merged into the base; export it with --adapter"
         )
+
+    def task_problems(self, task: ModelTask) -> list[str]:
+        """Virtual tokens go before a text model's input tokens: an image model has none."""
+        if task.peft_task is not None:
+            return []
+        return [
+            f"the soft-prompt methods (prompt, ptuning, prefix, ptuning_v2) prepend virtual tokens "
+            f"to a text model's input; a model for {task.name} reads pixels: use method=lora, "
+            "full, freeze, linear_probe or gradual_unfreeze"
+        ]
 
     def problems(self) -> list[str]:
         """Check the number of virtual tokens."""

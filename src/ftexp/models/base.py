@@ -14,6 +14,9 @@ class ModelSpec(Protocol):
 
     Instantiating a spec is cheap (no weights are read), so the whole config can be validated
     before anything heavy happens. Weights load in ``load_classifier``.
+
+    A spec may also carry ``notice``: a line every run with it prints and logs (a licence's
+    terms); read through ``notice_of``, so specs written without one keep working.
     """
 
     def problems(self) -> list[str]:
@@ -39,6 +42,12 @@ class ModelSpec(Protocol):
     def describe(self) -> dict[str, Any]:
         """Return what is needed to rebuild the base model later (stored with the run)."""
         ...
+
+
+def notice_of(spec: Any) -> str | None:
+    """The spec's ``notice`` (e.g. a licence's terms), or None for a spec that has none."""
+    notice = getattr(spec, "notice", None)
+    return notice if isinstance(notice, str) and notice else None
 
 
 def label_maps(labels: list[str]) -> dict[str, Any]:

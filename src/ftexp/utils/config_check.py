@@ -132,6 +132,8 @@ def check_components(cfg: DictConfig) -> tuple[dict[str, Any], list[str]]:
             built["objective"], built["data"], built.get("model"), _choices(cfg), data_partners
         )
         issues += built["objective"].data_problems(built["data"])
+        if "method" in built:
+            issues += built["method"].task_problems(built["objective"].model_task(built["data"]))
     issues += _model_fit_problems(built)
     if {"model", "data"} <= set(built):
         issues += vocab_data_problems(built["model"], built["data"])

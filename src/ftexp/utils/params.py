@@ -105,18 +105,27 @@ def head_module_names(model: nn.Module) -> set[str]:
 
 
 def layer_depths(model: nn.Module) -> dict[str, int]:
-    """Map each parameter to its depth: embeddings -1, block i -> i, everything above -> L."""
+    """Map each parameter to its depth: below the blocks -1, block i -> i, above them -> L.
+
+    "Below" is what comes before the first block (embeddings, a CNN's stem), "above" what comes
+    after the last (pooler, final norm, head), in the model's own parameter order.
+    """
     blocks = transformer_blocks(model)
     owner = {id(p): i for i, block in enumerate(blocks) for p in block.parameters()}
     depths = {}
+    reached_blocks = False
     for name, param in model.named_parameters():
         if id(param) in owner:
             depths[name] = owner[id(param)]
-        elif "embed" in name:
-            depths[name] = -1
+            reached_blocks = True
         else:
-            depths[name] = len(blocks)
+            depths[name] = len(blocks) if reached_blocks else -1
     return depths
+
+
+def below_blocks(model: nn.Module) -> set[str]:
+    """Names of the parameters below the first block (embeddings, a CNN's stem)."""
+    return {name for name, depth in layer_depths(model).items() if depth < 0}
 
 
 def layerwise_lr_scales(model: nn.Module, decay: float) -> dict[str, float]:
@@ -127,3 +136,12 @@ def layerwise_lr_scales(model: nn.Module, decay: float) -> dict[str, float]:
     depths = layer_depths(model)
     top = max(depths.values(), default=0)
     return {name: decay ** (top - depth) for name, depth in depths.items()}
+
+
+def hold_frozen_norm_statistics(model: nn.Module) -> None:
+    """Put every batch norm whose weights are frozen in eval mode (its statistics stay put)."""
+    from torch.nn.modules.batchnorm import _BatchNorm
+
+    for module in model.modules():
+        if isinstance(module, _BatchNorm) and module.affine and not module.weight.requires_grad:
+            module.eval()

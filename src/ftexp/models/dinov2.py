@@ -1,0 +1,116 @@
+"""``model=dinov2_small``: DINOv2's ViT-S/14 backbone, converted from an ONNX export.
+
+The artifact is an ONNX graph (a DINOv2 backbone plus a decoder this project does not use). Its
+named initializers carry Hugging Face ``Dinov2Model`` names; the linear layers' weights are
+anonymous ``MatMul`` inputs, named here by the node that reads them (and transposed); the
+position embeddings are split in two (the class token's and the patches'). Every tensor of
+``Dinov2Model`` must load from the converted folder, none missing and none left over, or the
+conversion stops.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ftexp.artifacts import ArtifactError
+from ftexp.models.convert import save_tensors
+
+BACKBONE = "backbone."
+MATMUL_NODE = re.compile(r"^/backbone/(.+)/MatMul$")
+
+
+@dataclass
+class FromDinov2Onnx:
+    """An ONNX export of a DINOv2 backbone -> a ``Dinov2Model`` folder with its image processor.
+
+    Attributes:
+        hidden_size / num_layers / num_heads / patch_size: the backbone's shape (ViT-S/14).
+    """
+
+    hidden_size: int = 384
+    num_layers: int = 12
+    num_heads: int = 6
+    patch_size: int = 14
+
+    def name(self) -> str:
+        """The kind of conversion."""
+        return "dinov2-hf-v1"
+
+    def problems(self) -> list[str]:
+        """The ONNX graph is read with ``onnx``."""
+        import importlib.util
+
+        if importlib.util.find_spec("onnx") is None:
+            return [
+                "model=dinov2_small is converted from an ONNX file: pip install 'ftexp[vision]'"
+            ]
+        return []
+
+    def write(self, source: Path, out: Path) -> None:
+        """Collect the tensors, save them, check every one loads into ``Dinov2Model``."""
+        import math
+
+        import torch
+        from transformers import BitImageProcessorPil, Dinov2Config, Dinov2Model
+
+        tensors = self.tensors(source)
+        patches = tensors["embeddings.position_embeddings"].shape[1] - 1
+        side = math.isqrt(patches)
+        config = Dinov2Config(
+            hidden_size=self.hidden_size,
+            num_hidden_layers=self.num_layers,
+            num_attention_heads=self.num_heads,
+            patch_size=self.patch_size,
+            image_size=side * self.patch_size,
+            mlp_ratio=4,
+        )
+        tensors.setdefault("embeddings.mask_token", torch.zeros(1, self.hidden_size))
+        # written under the hub checkpoint's names: transformers maps them to its own on load
+        config.save_pretrained(out)
+        save_tensors(tensors, out / "model.safetensors")
+        _, info = Dinov2Model.from_pretrained(out, output_loading_info=True)
+        wrong = {k: sorted(v)[:5] for k, v in info.items() if v}
+        if wrong:
+            raise ArtifactError(f"{source.name} is not a DINOv2 backbone of this shape: {wrong}")
+        BitImageProcessorPil(  # DINOv2's own: resize 256, crop 224, ImageNet statistics
+            size={"shortest_edge": 256},
+            crop_size={"height": 224, "width": 224},
+            image_mean=[0.485, 0.456, 0.406],
+            image_std=[0.229, 0.224, 0.225],
+        ).save_pretrained(out)
+
+    def tensors(self, source: Path) -> dict[str, Any]:
+        """Every backbone tensor of the graph under its ``Dinov2Model`` name."""
+        import torch
+        from onnx import load, numpy_helper
+
+        graph = load(str(source)).graph
+        arrays = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+        out: dict[str, Any] = {
+            name[len(BACKBONE) :]: torch.from_numpy(array.copy())
+            for name, array in arrays.items()
+            if name.startswith(BACKBONE)
+        }
+        positions: dict[str, Any] = {}
+        for node in graph.node:
+            anonymous = [i for i in node.input if i in arrays and not i.startswith(BACKBONE)]
+            if not anonymous:
+                continue
+            matmul = MATMUL_NODE.match(node.name)
+            if node.op_type == "MatMul" and matmul:
+                name = matmul.group(1).replace("/", ".") + ".weight"
+                out[name] = torch.from_numpy(arrays[anonymous[0]].T.copy())
+            elif node.name.startswith("/backbone/embeddings/"):
+                positions[node.op_type] = torch.from_numpy(arrays[anonymous[0]].copy())
+        if set(positions) != {"Concat", "Reshape"}:
+            raise ArtifactError(
+                f"{source.name}: the two parts of the position embeddings were not found"
+            )
+        # the class token's position (read by a Concat), then the patches' (a Reshape)
+        cls_position = positions["Concat"].reshape(1, 1, -1)
+        patch_positions = positions["Reshape"].reshape(1, -1, cls_position.shape[-1])
+        out["embeddings.position_embeddings"] = torch.cat([cls_position, patch_positions], dim=1)
+        return out
