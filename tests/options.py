@@ -114,7 +114,22 @@ FULL_FILES = {"model.safetensors", "config.json"}
 # what a method's save writes beyond the default: an adapter (``saves_adapter``) is PEFT's
 # pair of files, a full model ``save_pretrained``'s
 BOTTLENECK_FILES = {"bottleneck_adapters.safetensors", "bottleneck_adapters.json"}
-SAVED_FILES = {"adapter": BOTTLENECK_FILES, "adapter_pfeiffer": BOTTLENECK_FILES}
+SAVED_FILES = {
+    "adapter": BOTTLENECK_FILES,
+    "adapter_pfeiffer": BOTTLENECK_FILES,
+    "vpt": {"visual_prompts.safetensors", "visual_prompts.json"},
+}
+
+
+# methods that serve image models only, with the partners they run with
+IMAGE_METHODS = {"vpt": ["model=tiny_vit", "data=digits", *DATA["digits"]]}
+
+
+def text_methods() -> list[str]:
+    """Every method option that serves a text model (the tiny BERT of the method tests)."""
+    from tests.conftest import group_options
+
+    return [m for m in group_options("method") if m not in IMAGE_METHODS]
 
 
 def saved_files(method: str) -> set[str]:

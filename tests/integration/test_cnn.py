@@ -118,6 +118,7 @@ def test_an_adapter_reloads_into_the_model_that_was_trained_frozen_norms_held(
         ("prefix", "soft-prompt methods"),
         ("ia3", "method=ia3 takes its default targets"),
         ("adapter", "cannot serve model family 'efficientnet_lite'"),
+        ("vpt", "method=vpt needs a vision transformer"),
     ],
 )
 def test_methods_that_cannot_serve_a_cnn_are_refused_before_weights_load(

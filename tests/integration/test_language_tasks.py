@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 import torch
 
-from tests.conftest import FIXTURES, build_module, compose_cfg, group_options
+from tests.conftest import FIXTURES, build_module, compose_cfg
+from tests.options import text_methods
 
 QUIET = [
     "trainer.accelerator=cpu",
@@ -68,7 +69,7 @@ def test_token_classification_learns_entities_and_predict_prints_them(tmp_path: 
     assert found & {("alice", "PER"), ("paris", "LOC")}, lines
 
 
-@pytest.mark.parametrize("method", group_options("method"))
+@pytest.mark.parametrize("method", text_methods())
 def test_every_method_trains_a_token_classifier_and_reloads(method: str, tmp_path: Path) -> None:
     from ftexp.predict import find_entities
     from ftexp.run import train

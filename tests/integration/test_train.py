@@ -12,13 +12,13 @@ import torch
 from ftexp.predict import predict
 from ftexp.reload import load_run
 from ftexp.run import train
-from tests.conftest import build_module, group_options, tiny_cfg
-from tests.options import QLORA_WIDE, SHORT_RUN, saved_files
+from tests.conftest import build_module, tiny_cfg
+from tests.options import QLORA_WIDE, SHORT_RUN, saved_files, text_methods
 
 GROWS_DURING_TRAINING = {"gradual_unfreeze"}  # trainable set at the end > at the start
 
 
-@pytest.mark.parametrize("method", group_options("method"))
+@pytest.mark.parametrize("method", text_methods())
 def test_train_writes_every_artifact_and_reloads(method: str, tmp_path: Path) -> None:
     cfg = tiny_cfg(tmp_path, f"method={method}", "trainer.max_epochs=2", *SHORT_RUN.get(method, []))
     metrics = train(cfg)
@@ -56,7 +56,7 @@ def test_train_writes_every_artifact_and_reloads(method: str, tmp_path: Path) ->
     assert all(0.5 <= conf <= 1.0 for _, conf in results)
 
 
-@pytest.mark.parametrize("method", group_options("method"))
+@pytest.mark.parametrize("method", text_methods())
 def test_reloaded_model_gives_the_same_logits(method: str, tmp_path: Path) -> None:
     from ftexp.run import save_model
 

@@ -39,7 +39,7 @@ def test_digits_split_is_seeded_deduplicated_and_disjoint() -> None:
     assert {y for _, y in data.splits["train"]} == set(range(10))
 
 
-@pytest.mark.parametrize("method", ["full", "freeze", "lora", "adapter"])
+@pytest.mark.parametrize("method", ["full", "freeze", "lora", "adapter", "vpt"])
 def test_methods_train_a_vit_on_digits_and_reload_to_the_same_logits(
     method: str, tmp_path: Path
 ) -> None:
@@ -89,3 +89,27 @@ def test_lora_on_digits_learns_and_predict_reads_image_files(tmp_path: Path) -> 
     assert 0 < float(confidence) <= 1
     assert path.endswith("digit.png")
     assert json.loads((run / "metrics.json").read_text())["test/acc"] == metrics["test/acc"]
+
+
+def test_visual_prompts_join_the_patch_sequence_and_alone_train_with_the_head() -> None:
+    from hydra.utils import instantiate
+
+    from ftexp.contract import IMAGE_CLASSIFICATION
+
+    cfg = compose_cfg([*VISION, "method=vpt", "method.num_tokens=3"])
+    model = instantiate(cfg.model, _convert_="all").load_image_classifier(["a", "b"])
+    pixels = torch.zeros(2, 3, 8, 8)
+    plain = model.vit(pixels).last_hidden_state.shape[1]
+    prompted = instantiate(cfg.method, _convert_="all").apply(model, IMAGE_CLASSIFICATION)
+    assert prompted.vit(pixels).last_hidden_state.shape[1] == plain + 3
+    trainable = {n for n, p in prompted.named_parameters() if p.requires_grad}
+    assert trainable == {"visual_prompts.prompts", "classifier.weight", "classifier.bias"}
+
+
+def test_visual_prompts_are_refused_for_a_text_model_before_weights_load() -> None:
+    from ftexp.errors import ConfigError
+    from ftexp.utils.config_check import check_light
+    from tests.conftest import TINY
+
+    with pytest.raises(ConfigError, match="method=vpt inserts tokens into a vision transformer"):
+        check_light(compose_cfg([*TINY, "method=vpt"]))

@@ -12,7 +12,7 @@ from ftexp.errors import ConfigError
 from ftexp.methods.base import Method
 from ftexp.utils.config_check import check_heavy, check_light
 from tests.conftest import TINY, compose_cfg, group_options
-from tests.options import partners
+from tests.options import IMAGE_METHODS, partners
 
 GROUPS = [
     "model",
@@ -42,7 +42,7 @@ def test_configs_ship_inside_the_package() -> None:
 
 @pytest.mark.parametrize("method", group_options("method"))
 def test_every_method_instantiates(method: str) -> None:
-    cfg = compose_cfg([*TINY, f"method={method}"])
+    cfg = compose_cfg([*IMAGE_METHODS.get(method, TINY), f"method={method}"])
     built = check_heavy(cfg)
     assert isinstance(built.method, Method)
     assert built.method.lr == cfg.optim.lr
@@ -54,6 +54,8 @@ def test_every_method_instantiates(method: str) -> None:
 )
 def test_every_group_option_composes_and_validates(group: str, option: str) -> None:
     base = partners(option) if group == "objective" else TINY  # its own model and data
+    if group == "method":
+        base = IMAGE_METHODS.get(option, TINY)
     cfg = compose_cfg([*base, f"{group}={option}"])
     if (group, option) in CUDA_ONLY and not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="CUDA"):

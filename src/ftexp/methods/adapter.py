@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ftexp.methods.base import Method, train_head_and
+from ftexp.methods.base import train_head_and
+from ftexp.methods.own_weights import OwnWeightsMethod
 
 if TYPE_CHECKING:
     from torch import nn
@@ -32,7 +31,7 @@ FAMILY_TARGETS = {
 
 
 @dataclass
-class Adapter(Method):
+class Adapter(OwnWeightsMethod):
     """Bottleneck adapters; only the adapters, the head and optionally LayerNorms train.
 
     Houlsby et al. 2019 (arXiv:1902.00751); Pfeiffer et al. 2021 (arXiv:2005.00247).
@@ -46,7 +45,8 @@ class Adapter(Method):
             FFN-output projections; ``null`` takes them from the model family (``model_type``).
     """
 
-    saves_adapter: ClassVar[bool] = True
+    weights_file: ClassVar[str] = WEIGHTS
+    settings_file: ClassVar[str] = CONFIG
 
     lr: float = 1e-3
     variant: str = "houlsby"
@@ -137,37 +137,6 @@ class Adapter(Method):
             "bottleneck adapters are non-linear and cannot be folded into the base weights; "
             "export them with --adapter (they reload with ftexp.reload.load_run)"
         )
-
-    def save(self, model: nn.Module, out_dir: Path) -> None:
-        """Write the trainable tensors (adapters, head, norms) and the method settings.
-
-        An embedding that trains only its added rows is left out: those rows are saved beside
-        the adapter (``run.save_model``), not the whole matrix.
-        """
-        from safetensors.torch import save_file
-
-        from ftexp.utils.params import trained_from_row
-
-        out_dir.mkdir(parents=True, exist_ok=True)
-        tensors = {
-            n: p.detach().contiguous().cpu()
-            for n, p in model.named_parameters()
-            if p.requires_grad and trained_from_row(p) is None
-        }
-        save_file(tensors, out_dir / WEIGHTS)
-        (out_dir / CONFIG).write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
-
-    def load_saved(self, spec: Any, out_dir: Path, task: ModelTask) -> nn.Module:
-        """Rebuild base + adapters from the spec, then load the saved tensors."""
-        from safetensors.torch import load_file
-
-        model = self.apply(self.load_base(spec, out_dir, task), task)
-        tensors = load_file(out_dir / WEIGHTS)
-        missing = set(tensors) - set(dict(model.named_parameters()))
-        if missing:
-            raise ValueError(f"{out_dir / WEIGHTS} has tensors the model lacks: {sorted(missing)}")
-        model.load_state_dict(tensors, strict=False)
-        return model
 
 
 def _out_features(layer: Any) -> int:
