@@ -66,6 +66,7 @@ DATA = {
     "synthetic_lm": ["data.seq_len=16", "data.train_samples=16", "data.eval_samples=4"],
     "digits": ["data.max_samples=64"],
     "fashion_mnist": ["data.artifact=null", f"data.path={FIXTURES / 'fashion_tiny'}"],
+    "animal_mnist": ["data.artifact=null", f"data.path={FIXTURES / 'animal_tiny'}"],
     "ner_en": ["data.artifact=null", f"data.path={FIXTURES / 'ner_tiny.txt'}"],
     "ner_zh": [
         "data.artifact=null",
@@ -83,7 +84,11 @@ DATA = {
     ],
 }
 # images need an image model
-MODEL_FOR_DATA = {"digits": ["model=tiny_vit"], "fashion_mnist": ["model=tiny_cnn"]}
+MODEL_FOR_DATA = {
+    "digits": ["model=tiny_vit"],
+    "fashion_mnist": ["model=tiny_cnn"],
+    "animal_mnist": ["model=tiny_cnn"],
+}
 # the tiny model that can serve each objective, and the objective's own settings for a smoke run
 OBJECTIVE = {
     "classify": ["model=tiny_bert"],

@@ -258,3 +258,32 @@ def test_a_models_notice_is_printed_and_kept_in_the_run_log(
     )
     assert f"[ftexp] notice: {notice}" in done.stdout + done.stderr
     assert f"notice: {notice}" in (tmp_path / "__main__.log").read_text()
+
+
+def test_animal_mnist_reads_arrays_only_and_splits_every_class(tmp_path: Path) -> None:
+    import os
+    import pickle
+
+    from hydra.utils import instantiate
+
+    from ftexp.errors import DataError
+
+    animals = ["data=animal_mnist", *DATA["animal_mnist"]]
+    data = instantiate(compose_cfg([*CNN, *animals]).data, _convert_="all")
+    data.load()
+    assert {k: len(v) for k, v in data.splits.items()} == {"train": 48, "val": 6, "test": 6}
+    assert data.class_names()[:3] == ["Bear", "Bird", "Cat"]
+    assert {y for _, y in data.splits["train"]} == set(range(10))
+
+    class Shell:  # a pickle that would run a command when loaded
+        def __reduce__(self) -> tuple[object, tuple[str]]:
+            return (os.system, ("touch pwned",))
+
+    for item in (FIXTURES / "animal_tiny").iterdir():
+        (tmp_path / item.name).write_bytes(item.read_bytes())
+    (tmp_path / "animal_data_version_3.gz").write_bytes(gzip.compress(pickle.dumps(Shell())))
+    hostile = instantiate(compose_cfg([*CNN, *animals, f"data.path={tmp_path}"]).data)
+    with pytest.raises(DataError, match=r"not a gzipped numpy array .*system"):
+        hostile.load()
+    assert not (tmp_path / "pwned").exists()
+    assert not Path("pwned").exists()

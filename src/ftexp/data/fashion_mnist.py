@@ -11,14 +11,11 @@ from __future__ import annotations
 import gzip
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
 
 from ftexp.artifacts import DebianArtifact
-from ftexp.contract import IMAGE_CLASSIFICATION, ModelTask
-from ftexp.data.base import FinetuneData
+from ftexp.data.grey_images import Example, GreyImageData
 from ftexp.errors import DataError
 
-Example = tuple[bytes, int]  # (28*28 grey pixels, row by row; class id)
 CLASSES = [
     "T-shirt/top",
     "Trouser",
@@ -71,19 +68,14 @@ def read_idx(path: Path, magic: int) -> tuple[list[int], bytes]:
 
 
 @dataclass
-class FashionMnistData(FinetuneData):
+class FashionMnistData(GreyImageData):
     """Fashion-MNIST for image classifiers: grey repeated to RGB, resized by the model's processor.
-
-    Images are decoded per batch (not all at once), so the full 60,000 at 224 px fit in memory.
 
     Attributes:
         path: a folder with ``{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]``; ``null``
             reads the pinned Debian package (``artifact``).
         artifact: the Debian package and the folder inside it.
     """
-
-    provides: ClassVar[frozenset[str]] = frozenset({"pixel_values", "label"})
-    classifier_task: ClassVar[ModelTask] = IMAGE_CLASSIFICATION
 
     path: str | None = None
     artifact: dict[str, str] | None = None
@@ -138,28 +130,6 @@ class FashionMnistData(FinetuneData):
             splits[split] = [(pixels[i * size : (i + 1) * size], classes[i]) for i in range(count)]
         return splits
 
-    def key(self, example: Example) -> Any:
-        """The pixels: an image repeated is one example."""
-        return example[0]
-
-    def label_of(self, example: Example) -> int:
-        """The class id."""
-        return example[1]
-
     def class_names(self) -> list[str]:
         """Fashion-MNIST's ten classes, in its label order."""
         return list(CLASSES)
-
-    def encode_split(self, examples: list[Example]) -> list[Example]:
-        """Kept as bytes: the collator decodes and resizes each batch."""
-        return list(examples)
-
-    def length(self, encoded: Any) -> int:
-        """Every image has the same size."""
-        return 1
-
-    def collator(self, train: bool) -> Any:
-        """Grey bytes -> RGB images -> the model's processor, per batch."""
-        from ftexp.data.collate import GreyImages
-
-        return GreyImages(self.processor)
