@@ -121,3 +121,18 @@ def test_dinov2_small_converted_from_its_onnx_file_gives_features_a_probe_can_us
     run = [*QUIET, *cfg, "method=lora", "data.max_samples=300", "trainer.max_epochs=1"]
     metrics = train(compose_cfg(run, tmp_path))
     assert metrics["test/acc"] >= 0.5, metrics  # ten classes: chance is 0.1
+
+
+@pytest.mark.slow
+def test_the_ner_command_users_start_from_learns_entities(tmp_path: Path) -> None:
+    """`objective=token_classify data=ner_en method=full` as documented: not every token O."""
+    cfg = ["objective=token_classify", "data=ner_en", "method=full"]
+    metrics = train(compose_cfg([*QUIET, *cfg], tmp_path))
+    assert metrics["test/f1"] >= 0.15, metrics  # 0.000 before the head's rate was part of it
+
+
+@pytest.mark.slow
+def test_the_vision_command_users_start_from_learns(tmp_path: Path) -> None:
+    """The CNN at the vision example's CPU budget, default method: far above chance (0.1)."""
+    metrics = train(compose_cfg([*QUIET, "experiment=compare_fashion_cnn"], tmp_path))
+    assert metrics["test/acc"] >= 0.5, metrics

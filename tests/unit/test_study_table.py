@@ -97,3 +97,39 @@ def test_a_row_whose_best_rate_is_on_the_edge_says_so() -> None:
         .endswith("best rate at the top of the searched grid |")
     )
     assert "searched grid" not in markdown([summarize({**row, "edge": None})])
+
+
+def _curve_row(method: str, mean: float, std: float = 0.0, seeds: int = 3) -> dict[str, object]:
+    return {"method": method, "headline": "test/acc", "seeds": seeds, "score": (mean, std)}
+
+
+def test_the_learning_curve_marks_the_best_method_of_each_size() -> None:
+    from ftexp.study.curve import curve_markdown
+
+    by_size = {
+        "100": [_curve_row("linear_probe", 0.70, 0.02), _curve_row("full", 0.65, 0.03)],
+        "all": [_curve_row("linear_probe", 0.78, 0.01), _curve_row("full", 0.85, 0.01)],
+    }
+    lines = curve_markdown(by_size).strip().splitlines()
+    assert lines[0] == "| method | test/acc @ 100 train | test/acc @ all train |"
+    assert lines[2] == "| linear_probe | **0.700 +- 0.020** | 0.780 +- 0.010 |"
+    assert lines[3] == "| full | 0.650 +- 0.030 | **0.850 +- 0.010** |"
+    assert lines[4] == "| best | linear_probe | full |"
+
+
+def test_a_size_a_method_did_not_reach_is_a_dash_and_sizes_parse() -> None:
+    from ftexp.errors import ConfigError
+    from ftexp.study.curve import curve_markdown, parse_sizes, size_override
+
+    by_size = {
+        "100": [_curve_row("lora", 0.7, seeds=1)],
+        "1000": [_curve_row("lora", 0.0, seeds=0)],
+    }
+    lines = curve_markdown(by_size).strip().splitlines()
+    assert lines[2] == "| lora | **0.700** | - |"  # one seed: no spread shown
+    assert lines[3] == "| best | lora | - |"
+    assert parse_sizes("100, 1000,all") == [100, 1000, None]
+    assert parse_sizes("") == []
+    assert size_override(None) == "data.train_samples=null"
+    with pytest.raises(ConfigError, match="whole numbers > 0 or all"):
+        parse_sizes("0,all")
