@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ftexp.artifacts import PypiArtifact
 from ftexp.data.grey_images import Example, GreyImageData
 from ftexp.errors import DataError
 
@@ -58,35 +57,13 @@ class AnimalMnistData(GreyImageData):
         artifact: the PyPI wheel and the folder inside it.
     """
 
-    path: str | None = None
-    artifact: dict[str, str] | None = None
-
-    def __post_init__(self) -> None:
-        self.artifact = dict(self.artifact) if self.artifact else None
-
-    def source_problems(self) -> list[str]:
-        """A folder must hold both files; an artifact must be pinned."""
-        if self.path is None:
-            if self.artifact is None:
-                return ["data: set data.path (a folder of the two .gz files) or data.artifact"]
-            return [f"data.{p}" for p in PypiArtifact(**self.artifact).problems()]
-        folder = Path(self.path).expanduser()
-        missing = [name for name in (IMAGES, LABELS) if not (folder / name).is_file()]
-        return [f"data.path={self.path} lacks {', '.join(missing)}"] if missing else []
-
-    def _folder(self) -> Path:
-        if self.path is not None:
-            return Path(self.path).expanduser()
-        assert self.artifact is not None
-        return PypiArtifact(**self.artifact).local_path()
-
-    def origin(self) -> str:
-        """The folder of the two files."""
-        return str(self._folder())
+    def missing_files(self, folder: Path) -> list[str]:
+        """The two gzipped pickles."""
+        return [name for name in (IMAGES, LABELS) if not (folder / name).is_file()]
 
     def read(self) -> dict[str, list[Example]]:
         """Every (image, class) pair, to be split."""
-        folder = self._folder()
+        folder = self.folder()
         images, labels = read_array(folder / IMAGES), read_array(folder / LABELS)
         if getattr(images, "ndim", 0) != 3 or len(images) != len(labels):
             raise DataError(

@@ -11,8 +11,9 @@ from __future__ import annotations
 import gzip
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
-from ftexp.artifacts import DebianArtifact
+from ftexp.artifacts import DebianArtifact, PypiArtifact
 from ftexp.data.grey_images import Example, GreyImageData
 from ftexp.errors import DataError
 
@@ -77,42 +78,16 @@ class FashionMnistData(GreyImageData):
         artifact: the Debian package and the folder inside it.
     """
 
-    path: str | None = None
-    artifact: dict[str, str] | None = None
+    artifact_type: ClassVar[type[PypiArtifact]] = DebianArtifact
 
-    def __post_init__(self) -> None:
-        self.artifact = dict(self.artifact) if self.artifact else None
-
-    def source_problems(self) -> list[str]:
-        """A folder must hold the four files; an artifact must be pinned."""
-        if self.path is None:
-            if self.artifact is None:
-                return ["data: set data.path (a folder of the IDX files) or data.artifact"]
-            return [f"data.{p}" for p in DebianArtifact(**self.artifact).problems()]
-        folder = Path(self.path).expanduser()
-        missing = [
-            stem for pair in FILES.values() for stem in pair if idx_file(folder, stem) is None
-        ]
-        if missing:
-            return [
-                f"data.path={self.path} lacks {', '.join(missing)} (.gz or not); point it at "
-                "the folder of the original Fashion-MNIST files"
-            ]
-        return []
-
-    def _folder(self) -> Path:
-        if self.path is not None:
-            return Path(self.path).expanduser()
-        assert self.artifact is not None
-        return DebianArtifact(**self.artifact).local_path()
-
-    def origin(self) -> str:
-        """The folder of the IDX files."""
-        return str(self._folder())
+    def missing_files(self, folder: Path) -> list[str]:
+        """The four IDX files, gzipped or not."""
+        stems = [stem for pair in FILES.values() for stem in pair]
+        return [f"{stem}(.gz)" for stem in stems if idx_file(folder, stem) is None]
 
     def read(self) -> dict[str, list[Example]]:
         """The given train and test splits (val is carved out of train)."""
-        folder = self._folder()
+        folder = self.folder()
         splits = {}
         for split, (images_stem, labels_stem) in FILES.items():
             images, labels = idx_file(folder, images_stem), idx_file(folder, labels_stem)
