@@ -42,6 +42,14 @@ DATA = {
         "data.val_fraction=0.2",
         "data.test_fraction=0.2",
     ],
+    "unpaired_preference": [
+        "data.artifact=null",
+        f"data.path={TINY_CSV}",
+        "data.label_column=label",
+        "data.prompts=[{label: pos, prompt: nice}, {label: neg, prompt: mean}]",
+        "data.val_fraction=0.2",
+        "data.test_fraction=0.2",
+    ],
     "domain_text": [
         "data.artifact=null",
         f"data.path={TINY_CSV}",

@@ -14,9 +14,11 @@ from ftexp.data.conversations import (
     RecordProblem,
     conversation_of,
     detect_format,
+    judged_of,
     preference_of,
 )
 from ftexp.data.preference import PreferenceData
+from ftexp.data.unpaired_preference import UnpairedPreferenceData
 from ftexp.errors import DataError
 from ftexp.models.tiny import char_tokenizer, chat_tokenizer
 from ftexp.run import train
@@ -226,6 +228,81 @@ def test_dpo_reads_implicit_prompt_records_and_scores_only_the_replies(tmp_path:
         f"hydra.run.dir={tmp_path / 'run'}",
     )
     assert "bad.jsonl, line 13: not a preference record" in stderr
+
+
+def test_explicit_and_implicit_unpaired_records_give_the_same_judged_reply() -> None:
+    history = [{"role": r, "content": c} for r, c in TALK[:4]]
+    explicit = {"prompt": history, "completion": [{"role": "assistant", "content": "four"}]}
+    implicit = {"completion": [*history, {"role": "assistant", "content": "four"}]}
+    for label, desirable in ((True, True), ("false", False), (1, True), ("0", False)):
+        expected = (TALK[:4], "four", desirable)
+        assert judged_of({**explicit, "label": label}) == expected
+        assert judged_of({**implicit, "label": label}) == expected
+    assert judged_of({"prompt": "hi", "completion": "go", "label": False}) == (
+        (("user", "hi"),),
+        "go",
+        False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("record", "problem"),
+    [
+        ({"completion": "a", "label": True}, "completion is a single turn"),
+        ({"prompt": "q", "completion": "", "label": True}, "empty assistant turn"),
+        ({"prompt": "q", "completion": "a", "label": "maybe"}, "label 'maybe' is not true"),
+        ({"prompt": "q", "completion": "a"}, "label None is not true"),
+        (
+            {"prompt": "q", "completion": [{"role": "user", "content": "a"}], "label": True},
+            "completion is not one assistant reply",
+        ),
+    ],
+)
+def test_an_unpaired_record_without_a_judged_reply_is_refused(
+    record: dict[str, object], problem: str
+) -> None:
+    with pytest.raises(RecordProblem, match=problem):
+        judged_of(record)
+
+
+def test_kto_reads_unpaired_records_and_scores_only_the_replies(tmp_path: Path) -> None:
+    def said(i: int, reply: str) -> list[dict[str, str]]:
+        return [{"role": "user", "content": f"q {i}"}, {"role": "assistant", "content": reply}]
+
+    records = [
+        {"completion": said(i, "yes" if i % 3 else "no"), "label": bool(i % 3)} for i in range(15)
+    ]
+    path = _write_jsonl(tmp_path / "judged.jsonl", records)
+    bad = _write_jsonl(tmp_path / "bad.jsonl", [*records, {"prompt": "q", "completion": "a"}])
+    data = UnpairedPreferenceData(path=str(path), prompts=None)
+    data.connect(chat_tokenizer())
+    data.setup()
+    for example in data.encoded["train"]:
+        assert (
+            _scored_text(data.processor, example)
+            == ("yes" if example["desirable"] else "no") + "[SEP]"
+        )
+    batch = data.collator(train=True)(data.encoded["train"][:4])
+    assert batch["desirable"].dtype.is_floating_point is False
+    assert batch["labels"].shape == batch["input_ids"].shape == batch["attention_mask"].shape
+    stderr = refused(
+        "objective=kto",
+        "model=tiny_llama",
+        "data=unpaired_preference",
+        "data.artifact=null",
+        "data.prompts=null",
+        f"data.path={bad}",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    )
+    assert "bad.jsonl, line 16: not an unpaired preference record: its label None" in stderr
+    dpo = refused(
+        "objective=dpo",
+        "model=tiny_llama",
+        "data=unpaired_preference",
+        f"hydra.run.dir={tmp_path / 'dpo'}",
+    )
+    assert "objective=dpo cannot train on data=unpaired_preference" in dpo
+    assert "data options that fit objective=dpo: preference" in dpo
 
 
 def test_chatterbot_threads_become_multi_turn_conversations() -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.conftest import TINY_CSV
 from tests.integration.test_lm_objectives import PREFS, build, fit_steps
 
 # objective overrides -> the loss of the first step, where policy == reference
@@ -73,3 +74,44 @@ def test_kto_reference_point_is_the_clamped_kl_on_mismatched_pairs(tmp_path: Pat
         ).mean()
     assert raw.item() != 0.0  # the policy moved on responses it was never trained on
     assert module.reference_point(both).item() == pytest.approx(max(raw.item(), 0.0), abs=1e-6)
+
+
+UNPAIRED = [
+    "data=unpaired_preference",
+    "data.artifact=null",
+    f"data.path={TINY_CSV}",
+    "data.label_column=label",
+    "data.prompts=[{label: pos, prompt: 'say something nice'},"
+    " {label: neg, prompt: 'say something mean'}]",
+    "data.batch_size=6",
+]
+
+
+def test_kto_on_a_pair_batch_equals_kto_on_its_replies_judged_one_by_one(tmp_path: Path) -> None:
+    """TRL's unpairing: a pair is one desirable and one undesirable example, nothing more."""
+    from ftexp.objectives.preference.kto import judged_rows
+
+    module, data = build(tmp_path, [*PREFS, "objective=kto", "model=tiny_llama", "method=lora"])
+    module.model.eval()
+    pairs = next(iter(data.train_dataloader()))
+    fit_steps(module, pairs, lambda b: module.step(b, "train"), steps=3)  # policy != reference
+    rows, desirable = judged_rows(pairs)
+    n = len(pairs["chosen_input_ids"])
+    assert desirable.tolist() == [True] * n + [False] * n
+    with torch.no_grad():
+        paired = module.step(pairs, "train")
+        unpaired = module.step({**rows, "desirable": desirable}, "train")
+        flipped = module.step({**rows, "desirable": ~desirable}, "train")
+    assert unpaired.item() == pytest.approx(paired.item(), rel=1e-6)
+    assert flipped.item() != pytest.approx(paired.item(), rel=1e-3)
+
+
+def test_kto_learns_from_unpaired_replies_of_both_kinds(tmp_path: Path) -> None:
+    module, data = build(tmp_path, [*UNPAIRED, "objective=kto", "model=tiny_llama", "method=full"])
+    batch = next(iter(data.train_dataloader()))
+    assert set(batch) == {"input_ids", "attention_mask", "labels", "desirable"}
+    assert 0 < int(batch["desirable"].sum()) < len(batch["desirable"])  # both kinds in a batch
+    module.model.eval()
+    losses = fit_steps(module, batch, lambda b: module.step(b, "train"))
+    assert losses[0] == pytest.approx(0.5, rel=1e-4)  # 1 - sigmoid(0) at policy == reference
+    assert losses[-1] < losses[0], losses

@@ -51,7 +51,13 @@ def test_kto_matches_a_hand_computation() -> None:
     policy_chosen, policy_rejected, reference_chosen, reference_rejected = PAIR
     kl = torch.tensor(0.2)
     losses = kto_loss(
-        policy_chosen, policy_rejected, reference_chosen, reference_rejected, kl, 0.1, 1.0, 1.5
+        torch.cat([policy_chosen, policy_rejected]),
+        torch.cat([reference_chosen, reference_rejected]),
+        torch.tensor([True, False]),
+        kl,
+        0.1,
+        1.0,
+        1.5,
     )
     sigmoid = lambda x: 1 / (1 + math.exp(-x))  # noqa: E731
     desirable = 1 - sigmoid(0.1 * (0.5 - 0.2))  # log-ratio of the chosen: -1 + 1.5

@@ -14,6 +14,7 @@ __all__ = [
     "IGNORE",
     "AugmentingCollator",
     "ChatCollator",
+    "JudgedCollator",
     "MaskingCollator",
     "PaddingCollator",
     "PairCollator",
@@ -24,10 +25,10 @@ __all__ = [
 
 
 def _padded(
-    rows: list[list[int]], pad: int, left: bool = False
+    rows: list[list[int]], pad: int, left: bool = False, width: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(ids, mask)`` of rows padded to the longest (right-padded unless ``left``)."""
-    width = max(len(r) for r in rows)
+    """``(ids, mask)`` of rows padded to the longest or ``width`` (right-padded unless ``left``)."""
+    width = max(width, *(len(r) for r in rows))
     ids = torch.full((len(rows), width), pad, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
     for i, row in enumerate(rows):
@@ -126,6 +127,17 @@ class ChatCollator:
         return out
 
 
+def _labelled(
+    rows: list[dict[str, Any]], pad: int, prefix: str = "", width: int = 0
+) -> dict[str, torch.Tensor]:
+    """``{prefix}input_ids``, ``attention_mask`` and ``labels`` of rows, right-padded alike."""
+    ids, mask = _padded([x[f"{prefix}input_ids"] for x in rows], pad, width=width)
+    labels = torch.full(ids.shape, IGNORE, dtype=torch.long)
+    for i, x in enumerate(rows):
+        labels[i, : len(x[f"{prefix}labels"])] = torch.as_tensor(x[f"{prefix}labels"])
+    return {f"{prefix}input_ids": ids, f"{prefix}attention_mask": mask, f"{prefix}labels": labels}
+
+
 class PairCollator:
     """Right-pad chosen and rejected sequences to one shared width."""
 
@@ -135,17 +147,22 @@ class PairCollator:
     def __call__(self, batch: list[dict[str, list[int]]]) -> dict[str, torch.Tensor]:
         """Collate pairs."""
         width = max(len(x[f"{k}_input_ids"]) for x in batch for k in ("chosen", "rejected"))
-        out: dict[str, torch.Tensor] = {}
-        for key in ("chosen", "rejected"):
-            ids = torch.full((len(batch), width), self.pad_token_id, dtype=torch.long)
-            labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, example in enumerate(batch):
-                n = len(example[f"{key}_input_ids"])
-                ids[row, :n] = torch.tensor(example[f"{key}_input_ids"])
-                labels[row, :n] = torch.tensor(example[f"{key}_labels"])
-                mask[row, :n] = 1
-            out |= {f"{key}_input_ids": ids, f"{key}_labels": labels, f"{key}_attention_mask": mask}
+        return {
+            **_labelled(batch, self.pad_token_id, "chosen_", width),
+            **_labelled(batch, self.pad_token_id, "rejected_", width),
+        }
+
+
+class JudgedCollator:
+    """Right-pad single replies and stack their ``desirable`` flags (unpaired preference)."""
+
+    def __init__(self, pad_token_id: int) -> None:
+        self.pad_token_id = pad_token_id
+
+    def __call__(self, batch: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        """Collate judged replies."""
+        out = _labelled(batch, self.pad_token_id)
+        out["desirable"] = torch.tensor([bool(x["desirable"]) for x in batch])
         return out
 
 

@@ -212,6 +212,45 @@ def preference_of(record: Mapping[str, Any]) -> Preference:
     return prompt, replies[0], replies[1]
 
 
+Judged = tuple[Conversation, str, bool]  # (the turns before the reply, the reply, desirable)
+
+TRUE_LABELS = frozenset({"true", "1", "yes", "desirable", "good"})
+FALSE_LABELS = frozenset({"false", "0", "no", "undesirable", "bad"})
+
+
+def judged_of(record: Mapping[str, Any]) -> Judged:
+    """An unpaired preference record in TRL's shape as (prompt turns, reply, desirable).
+
+    Explicit prompt: ``prompt`` (a text or messages) with ``completion`` (a text or one
+    assistant message) and ``label``. Implicit prompt: ``completion`` is a whole conversation
+    and its last turn is the reply. ``label``: true / false (also 1 / 0, or such a text).
+    """
+    if "prompt" in record:
+        prompt = _turns_of(record["prompt"], USER, "prompt")
+        reply = _turns_of(record.get("completion"), ASSISTANT, "completion")
+    else:
+        whole = _turns_of(record.get("completion"), ASSISTANT, "completion")
+        prompt, reply = whole[:-1], whole[-1:]
+        if not prompt:
+            raise RecordProblem("it has no 'prompt' and its completion is a single turn")
+    if len(reply) != 1 or reply[0][0] != ASSISTANT:
+        raise RecordProblem("its completion is not one assistant reply after the prompt")
+    checked((*prompt, reply[0]))
+    return prompt, reply[0][1], _desirable(record.get("label"))
+
+
+def _desirable(label: Any) -> bool:
+    """A record's ``label`` as a bool: true means a desirable reply."""
+    if isinstance(label, bool):
+        return label
+    text = str(label).strip().lower()
+    if isinstance(label, int | float) and label in (0, 1):
+        return bool(label)
+    if text in TRUE_LABELS | FALSE_LABELS:
+        return text in TRUE_LABELS
+    raise RecordProblem(f"its label {label!r} is not true or false")
+
+
 def _turns_of(value: Any, role: str, key: str) -> Conversation:
     """A text as one turn of ``role``, or a messages list as its turns."""
     if isinstance(value, str):

@@ -1,4 +1,4 @@
-"""Preference pairs (prompt, chosen, rejected) for reward modelling and DPO.
+"""Preference pairs (prompt, chosen, rejected) for reward modelling, DPO and its family.
 
 No real chosen/rejected dataset ships offline, so pairs are built from labelled real text: for
 "Write a positive movie review." a fresh review is chosen over a rotten one (and the reverse for
@@ -30,25 +30,22 @@ from ftexp.errors import DataError
 
 
 @dataclass
-class PreferenceData(FinetuneData):
-    """Pairs of responses to one prompt, the first preferred; batches hold both, padded alike.
+class PromptedReplies(FinetuneData):
+    """Replies to prompts, scored on the reply only: what the preference data options share.
 
-    Batch fields: ``{chosen,rejected}_{input_ids,attention_mask,labels}``; labels are -100 on
-    the prompt, so DPO scores only response tokens. Tokenizers with a chat template render the
-    exchange with it; others (e.g. a BERT reward model) encode ``(prompt, response)`` as a pair.
+    Pairs come from the labelled rows of a file (``prompts`` maps a label to the prompt whose
+    wanted reply has it), or from the records of one's own (``prompts: null``), whose columns
+    the subclass names in ``record_columns``.
 
     Attributes:
-        text_column / label_column: labelled rows to build pairs from (with ``prompts``).
-        prompts: for each label, the prompt whose chosen response has that label; ``null``
-            reads ``prompt``/``chosen``/``rejected`` columns instead.
+        text_column / label_column: labelled rows to build the examples from (with ``prompts``).
+        prompts: for each label, the prompt whose wanted response has that label; ``null``
+            reads the records' own columns instead.
         max_length: tokens per prompt + response.
     """
 
-    provides: ClassVar[frozenset[str]] = frozenset(
-        f"{side}_{key}"
-        for side in ("chosen", "rejected")
-        for key in ("input_ids", "attention_mask", "labels")
-    )
+    # the columns a file of one's own records needs (``prompts: null``)
+    record_columns: ClassVar[tuple[str, ...]] = ()
 
     path: str | None = None
     artifact: dict[str, str] | None = None
@@ -63,24 +60,57 @@ class PreferenceData(FinetuneData):
         """Validate settings and the file's columns."""
         if (self.path is None) == (self.artifact is None):
             return ["data: set exactly one of data.path, data.artifact"]
-        prompts = _prompt_map(self.prompts)
-        columns = [self.text_column, self.label_column] if prompts else ["chosen", "rejected"]
+        prompts = prompt_map(self.prompts)
+        columns = [self.text_column, self.label_column] if prompts else list(self.record_columns)
         issues = column_problems(split_files(self.path, self.artifact), columns)
         if prompts and len(prompts) < 2:
             issues.append("data.prompts needs a prompt for at least two labels")
         return issues
 
     def origin(self) -> str:
-        """The file the pairs come from."""
+        """The file the examples come from."""
         return ", ".join(map(str, split_files(self.path, self.artifact).values()))
+
+    def labelled_rows(self) -> list[dict[str, Any]]:
+        """Every row of the source files (the prompted-labels path)."""
+        files = split_files(self.path, self.artifact)
+        return [r for rows in load_rows(files).values() for _, r in rows]
+
+    def encode_reply(self, prompt: Conversation, response: str) -> dict[str, list[int]]:
+        """``input_ids`` of the prompt and reply, ``labels`` on the reply's tokens only."""
+        tokenizer, limit = self.processor, self.max_length
+        if getattr(tokenizer, "chat_template", None):
+            ids, spans = render_turns(tokenizer, (*prompt, (ASSISTANT, response)))
+            return labelled(ids[:limit], [(min(a, limit), min(b, limit)) for a, b in spans[-1:]])
+        text = "\n".join(content for _, content in prompt)  # e.g. a BERT reward model
+        enc = tokenizer(text, response, truncation=True, max_length=limit)
+        types = enc.get("token_type_ids") or [0] * len(enc["input_ids"])
+        labels = [i if t == 1 else IGNORE for i, t in zip(enc["input_ids"], types, strict=True)]
+        return {"input_ids": list(enc["input_ids"]), "labels": labels}
+
+
+@dataclass
+class PreferenceData(PromptedReplies):
+    """Pairs of responses to one prompt, the first preferred; batches hold both, padded alike.
+
+    Batch fields: ``{chosen,rejected}_{input_ids,attention_mask,labels}``; labels are -100 on
+    the prompt, so DPO scores only response tokens. Tokenizers with a chat template render the
+    exchange with it; others (e.g. a BERT reward model) encode ``(prompt, response)`` as a pair.
+    """
+
+    provides: ClassVar[frozenset[str]] = frozenset(
+        f"{side}_{key}"
+        for side in ("chosen", "rejected")
+        for key in ("input_ids", "attention_mask", "labels")
+    )
+    record_columns: ClassVar[tuple[str, ...]] = ("chosen", "rejected")
 
     def read(self) -> dict[str, list[Preference]]:
         """Every (prompt turns, chosen, rejected) triple."""
-        files = split_files(self.path, self.artifact)
-        prompts = _prompt_map(self.prompts)
+        prompts = prompt_map(self.prompts)
         if prompts:
-            rows = [r for rows in load_rows(files).values() for _, r in rows]
-            return {"all": self._from_labels(rows, prompts)}
+            return {"all": self._from_labels(self.labelled_rows(), prompts)}
+        files = split_files(self.path, self.artifact)
         return {
             split: _from_records(files[split], rows) for split, rows in load_rows(files).items()
         }
@@ -110,20 +140,9 @@ class PreferenceData(FinetuneData):
         prompt, chosen, rejected = example
         out = {}
         for key, response in (("chosen", chosen), ("rejected", rejected)):
-            pair = self._encode_one(prompt, response)
+            pair = self.encode_reply(prompt, response)
             out[f"{key}_input_ids"], out[f"{key}_labels"] = pair["input_ids"], pair["labels"]
         return out
-
-    def _encode_one(self, prompt: Conversation, response: str) -> dict[str, list[int]]:
-        tokenizer, limit = self.processor, self.max_length
-        if getattr(tokenizer, "chat_template", None):
-            ids, spans = render_turns(tokenizer, (*prompt, (ASSISTANT, response)))
-            return labelled(ids[:limit], [(min(a, limit), min(b, limit)) for a, b in spans[-1:]])
-        text = "\n".join(content for _, content in prompt)  # e.g. a BERT reward model
-        enc = tokenizer(text, response, truncation=True, max_length=limit)
-        types = enc.get("token_type_ids") or [0] * len(enc["input_ids"])
-        labels = [i if t == 1 else IGNORE for i, t in zip(enc["input_ids"], types, strict=True)]
-        return {"input_ids": list(enc["input_ids"]), "labels": labels}
 
     def length(self, encoded: Any) -> int:
         """The longer response of the pair."""
@@ -154,7 +173,7 @@ def _from_records(path: Any, rows: list[tuple[int, dict[str, Any]]]) -> list[Pre
     return triples
 
 
-def _prompt_map(prompts: list[dict[str, str]] | dict[str, str] | None) -> dict[str, str]:
+def prompt_map(prompts: list[dict[str, str]] | dict[str, str] | None) -> dict[str, str]:
     """``[{label: fresh, prompt: ...}, ...]`` (or a plain mapping) as ``{label: prompt}``."""
     if prompts is None:
         return {}

@@ -10,7 +10,7 @@ import torch.distributed as dist
 from ftexp.batch import IGNORE
 from ftexp.memory.passes import ModelPass, model_inputs
 from ftexp.objectives.module import Batch, Stage
-from ftexp.objectives.preference.losses import implicit_rewards, kto_loss
+from ftexp.objectives.preference.losses import implicit_reward, kto_loss
 from ftexp.objectives.preference.module import (
     PAIR_REWARD_MEANS,
     log_pair_rewards,
@@ -60,11 +60,28 @@ def mean_over_ranks(value: torch.Tensor) -> torch.Tensor:
     return total / dist.get_world_size()
 
 
-class KTOModule(ReferencePolicyModule):
-    """KTO on pairs: the chosen response is a desirable example, the rejected an undesirable one.
+def judged_rows(batch: Batch) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """The batch's replies as rows, and whether each is desirable.
 
-    Logs ``{stage}/loss``, ``{stage}/kl`` (the reference point) and the implicit rewards
-    ``beta * (log pi - log pi_ref)`` of both sides, as DPO does.
+    A batch of pairs gives each chosen reply as desirable and each rejected one as not, chosen
+    rows first; a batch of unpaired preference data carries its own ``desirable`` flags.
+    """
+    if "desirable" in batch:
+        rows = {key: batch[key] for key in ("input_ids", "attention_mask", "labels")}
+        return rows, batch["desirable"].bool()
+    rows = stack_pair(batch)
+    half = len(rows["input_ids"]) // 2
+    desirable = torch.arange(2 * half, device=rows["input_ids"].device) < half
+    return rows, desirable
+
+
+class KTOModule(ReferencePolicyModule):
+    """KTO: each reply judged on its own, desirable or not, against a KL reference point.
+
+    Trains on unpaired preference data, or on pairs (the chosen reply desirable, the rejected
+    one not). Logs ``{stage}/loss``, ``{stage}/kl`` (the reference point) and the implicit
+    rewards ``beta * (log pi - log pi_ref)`` of the desirable (``reward_chosen``) and the
+    undesirable (``reward_rejected``) replies; on pairs also their accuracy and margin, as DPO.
     """
 
     eval_means = ("loss", "kl", *PAIR_REWARD_MEANS)
@@ -75,18 +92,18 @@ class KTOModule(ReferencePolicyModule):
         return cast(KTO, self.objective)
 
     def memory_passes(self, batch: Batch) -> list[ModelPass]:
-        """Both responses through the policy and the reference; the KL sample without gradients."""
-        both = model_inputs(stack_pair(batch), frozenset({"input_ids", "labels"}))
+        """The replies through the policy and the reference; the KL sample without gradients."""
+        rows = model_inputs(judged_rows(batch)[0], frozenset({"input_ids", "labels"}))
         return [
-            ModelPass(both),
-            ModelPass(both, grad=False),
-            ModelPass(both, grad=False, reference=True),
+            ModelPass(rows),
+            ModelPass(rows, grad=False),
+            ModelPass(rows, grad=False, reference=True),
         ]
 
-    def reference_point(self, both: dict[str, torch.Tensor]) -> torch.Tensor:
+    def reference_point(self, rows: dict[str, torch.Tensor]) -> torch.Tensor:
         """z0: KL(policy || reference) on mismatched pairs, the mean over every rank, at least 0."""
         assert self.model is not None
-        sample = mismatched(both)
+        sample = mismatched(rows)
         with torch.no_grad():
             policy = response_logps(self.model, sample)
         with self.reference() as reference:
@@ -94,19 +111,18 @@ class KTOModule(ReferencePolicyModule):
         return mean_over_ranks(kl).clamp(min=0)
 
     def step(self, batch: Batch, stage: Stage) -> torch.Tensor:
-        """KTO loss of one batch: each desirable, then each undesirable example."""
+        """KTO loss of one batch: each reply's, desirable or not."""
         assert self.model is not None
-        both = stack_pair(batch)
-        policy_chosen, policy_rejected = response_logps(self.model, both).chunk(2)
+        rows, desirable = judged_rows(batch)
+        policy = response_logps(self.model, rows)
         with self.reference() as reference:
-            reference_chosen, reference_rejected = response_logps(reference, both).chunk(2)
-        kl = self.reference_point(both)
+            reference_logps = response_logps(reference, rows)
+        kl = self.reference_point(rows)
         settings = self.settings
         losses = kto_loss(
-            policy_chosen,
-            policy_rejected,
-            reference_chosen,
-            reference_rejected,
+            policy,
+            reference_logps,
+            desirable,
             kl,
             settings.beta,
             settings.desirable_weight,
@@ -114,8 +130,11 @@ class KTOModule(ReferencePolicyModule):
         )
         self.log_mean(stage, "loss", losses, prog_bar=True)
         self.log_mean(stage, "kl", kl.reshape(1))
-        rewards = implicit_rewards(
-            policy_chosen, policy_rejected, reference_chosen, reference_rejected, settings.beta
-        )
-        log_pair_rewards(self, stage, rewards.chosen.detach(), rewards.rejected.detach())
+        rewards = implicit_reward(policy, reference_logps, settings.beta).detach()
+        if "desirable" in batch:
+            for name, kind in (("reward_chosen", desirable), ("reward_rejected", ~desirable)):
+                if kind.any():
+                    self.log_mean(stage, name, rewards[kind])
+        else:
+            log_pair_rewards(self, stage, *rewards.chunk(2))
         return losses.mean()

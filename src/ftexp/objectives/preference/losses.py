@@ -29,6 +29,11 @@ class Margins:
         return self.chosen - self.rejected
 
 
+def implicit_reward(policy: torch.Tensor, reference: torch.Tensor, beta: float) -> torch.Tensor:
+    """DPO's implicit reward of each response, ``beta * (log pi - log pi_ref)``."""
+    return beta * (policy - reference)
+
+
 def implicit_rewards(
     policy_chosen: torch.Tensor,
     policy_rejected: torch.Tensor,
@@ -38,7 +43,8 @@ def implicit_rewards(
 ) -> Margins:
     """DPO's implicit reward of each response (Rafailov et al. 2023)."""
     return Margins(
-        beta * (policy_chosen - reference_chosen), beta * (policy_rejected - reference_rejected)
+        implicit_reward(policy_chosen, reference_chosen, beta),
+        implicit_reward(policy_rejected, reference_rejected, beta),
     )
 
 
@@ -96,23 +102,26 @@ def dpo_loss(
 
 
 def kto_loss(
-    policy_chosen: torch.Tensor,
-    policy_rejected: torch.Tensor,
-    reference_chosen: torch.Tensor,
-    reference_rejected: torch.Tensor,
+    policy: torch.Tensor,
+    reference: torch.Tensor,
+    desirable: torch.Tensor,
     kl: torch.Tensor,
     beta: float,
     desirable_weight: float = 1.0,
     undesirable_weight: float = 1.0,
 ) -> torch.Tensor:
-    """KTO (Ethayarajh et al. 2024): each desirable, then each undesirable example's loss.
+    """KTO (Ethayarajh et al. 2024): each example's loss, desirable or not, in row order.
 
-    ``kl`` is the reference point z0, the batch's estimate of KL(pi || pi_ref) on mismatched
-    prompt/response pairs, clamped at 0 and without gradient.
+    ``policy`` / ``reference`` are the replies' log-probabilities, ``desirable`` a bool per
+    row; ``kl`` is the reference point z0, the batch's estimate of KL(pi || pi_ref) on
+    mismatched prompt/reply pairs, clamped at 0 and without gradient.
     """
-    chosen = 1 - torch.sigmoid(beta * (policy_chosen - reference_chosen - kl))
-    rejected = 1 - torch.sigmoid(beta * (kl - (policy_rejected - reference_rejected)))
-    return torch.cat([desirable_weight * chosen, undesirable_weight * rejected])
+    margin = beta * (policy - reference - kl)
+    return torch.where(
+        desirable,
+        desirable_weight * (1 - torch.sigmoid(margin)),
+        undesirable_weight * (1 - torch.sigmoid(-margin)),
+    )
 
 
 def log_odds(average_logps: torch.Tensor) -> torch.Tensor:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ftexp.contract import CAUSAL_LM, SEQUENCE_CLASSIFICATION, ModelTask
 from ftexp.objectives.objective import Objective
@@ -16,6 +16,8 @@ PAIR_FIELDS = frozenset(
     f"{side}_{key}" for side in ("chosen", "rejected") for key in ("input_ids", "attention_mask")
 )
 LABELLED_PAIRS = PAIR_FIELDS | {"chosen_labels", "rejected_labels"}
+# unpaired preference data: one reply per row and whether it is desirable
+JUDGED_REPLIES = frozenset({"input_ids", "attention_mask", "labels", "desirable"})
 
 
 class DPOLoss(StrEnum):
@@ -83,9 +85,10 @@ class DPO(Objective):
 class KTO(Objective):
     """Kahneman-Tversky optimisation (Ethayarajh et al. 2024): desirable / undesirable examples.
 
-    Each pair gives one desirable (chosen) and one undesirable (rejected) example. The
-    reference point is the batch's KL(policy || reference), estimated on each prompt with
-    another row's response, as TRL's KTOTrainer does.
+    Trains on unpaired preference data (``data=unpaired_preference``: each reply judged on its
+    own), or on pairs, each giving one desirable (chosen) and one undesirable (rejected)
+    example. The reference point is the batch's KL(policy || reference), estimated on each
+    prompt with another row's response, as TRL's KTOTrainer does.
 
     Attributes:
         beta: strength of the anchor to the reference (0.1 typical).
@@ -99,6 +102,11 @@ class KTO(Objective):
     beta: float = 0.1
     desirable_weight: float = 1.0
     undesirable_weight: float = 1.0
+
+    @classmethod
+    def fields(cls, data: Any) -> frozenset[str]:
+        """Judged replies on unpaired preference data, else labelled pairs."""
+        return JUDGED_REPLIES if "desirable" in data.provides else cls.needs
 
     def problems(self) -> list[str]:
         """Check beta and the weights."""
