@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 TORCH ?= torch==2.13.0   # CPU wheel; for CUDA pass e.g. TORCH="torch==2.13.0 --index-url <cuda index>"
 export FTEXP_CACHE ?= $(HOME)/.cache/ftexp
 
-.PHONY: help install run smoke test test-all lint type fmt docs compare compare-table compare-sweep bench bench-gpu bench-refusals slurm-up slurm-down clean
+.PHONY: help install run smoke test test-all lint type fmt docs compare compare-table compare-sweep bench bench-gpu bench-sft bench-refusals slurm-up slurm-down clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "%-10s %s\n",$$1,$$2}'
@@ -76,6 +76,9 @@ bench: install  ## ftexp vs HF Trainer + PEFT vs bare loop, CPU case (~20 min) -
 
 bench-gpu: install  ## the GPU case (1.1B Llama; CUDA + pip install liger-kernel) -> bench/results/gpu.json
 	$(PY) bench/run.py gpu $(ARGS)
+
+bench-sft: install  ## SmolLM2 LoRA SFT: ftexp vs TRL's SFTTrainer (pip install trl) -> bench/results/sft.json
+	$(PY) bench/run.py sft $(ARGS)
 
 bench-refusals: install  ## seconds from bad input to its exit-2 refusal -> bench/results/refusals.json
 	$(PY) bench/refusals.py

@@ -43,6 +43,21 @@ CASES = {
     "gpu_lora": Case("gpu_lora", "causal_lm", "lora", batch_size=4, max_steps=30, lr=1e-4),
     "gpu_full": Case("gpu_full", "causal_lm", "full", batch_size=4, max_steps=30, lr=1e-5),
     "gpu_qlora": Case("gpu_qlora", "causal_lm", "qlora", batch_size=4, max_steps=30, lr=1e-4),
+    # SmolLM2-135M + LoRA SFT on chat (experiment=bench_sft): 8 examples or 8 packed rows a step
+    "cpu_sft_padded": Case(
+        "cpu_sft_padded", "sft", "lora", 8, warmup_steps=3, max_steps=12, seq_len=256, lr=2e-4
+    ),
+    "cpu_sft_packed": Case(
+        "cpu_sft_packed",
+        "sft",
+        "lora",
+        8,
+        warmup_steps=3,
+        max_steps=12,
+        seq_len=256,
+        lr=2e-4,
+        extra={"packing": True},
+    ),
 }
 
 # MiniLM LoRA, identical in every runner (ftexp's method=lora + model=minilm defaults)
@@ -201,6 +216,25 @@ def sentiment_data() -> tuple[Any, Any]:
     data.connect(spec.load_processor())
     data.setup()
     return data, spec.location()
+
+
+def chat_data(packing: bool) -> tuple[Any, Any]:
+    """Ftexp's SFT split and encoding of the chat conversations (experiment=bench_sft).
+
+    Returns the data module (``encoded`` holds the examples, labels -100 off the replies) and
+    the model spec (SmolLM2 from its pinned artifact).
+    """
+    from hydra import compose, initialize_config_module
+    from hydra.utils import instantiate
+
+    overrides = ["experiment=bench_sft", "paths.output_dir=/tmp", f"data.packing={packing}"]
+    with initialize_config_module("ftexp.conf", version_base="1.3"):
+        cfg = compose("train", overrides=overrides)
+    spec = instantiate(cfg.model)
+    data = instantiate(cfg.data)
+    data.connect(spec.load_processor())
+    data.setup()
+    return data, spec
 
 
 def llama_config() -> Any:

@@ -2,6 +2,7 @@
 
     python bench/run.py cpu            # MiniLM + LoRA, sentiment, one epoch (CPU)
     python bench/run.py gpu            # 1.1B Llama, seq 2048, batch 4, bf16: LoRA, full, QLoRA
+    python bench/run.py sft            # SmolLM2-135M + LoRA SFT on chat: ftexp vs TRL's SFTTrainer
 
 Each runner is its own process. Prints a markdown table and writes JSON with every figure and
 the ratios ftexp / HF Trainer and ftexp / bare loop (ratios, not absolute times: machines are
@@ -50,7 +51,28 @@ SUITES: dict[str, list[tuple[str, str, list[str]]]] = {
         ("gpu_lora", "bare_loop", ["--liger"]),
         ("gpu_full", "bare_loop", ["--liger"]),
     ],
+    "sft": [
+        *[
+            (case, runner, ["experiment=bench_sft", f"data.packing={packed}", *speed])
+            for case, packed in (("cpu_sft_padded", "false"), ("cpu_sft_packed", "true"))
+            for runner, speed in (
+                ("ftexp", []),
+                ("ftexp_checkpointing", ["speed.gradient_checkpointing=true"]),
+            )
+        ],
+        *[
+            (case, runner, extra)
+            for case in ("cpu_sft_padded", "cpu_sft_packed")
+            for runner, extra in (("trl", []), ("trl_no_checkpointing", ["--no-checkpointing"]))
+        ],
+    ],
 }
+# the peer runners' scripts, by the prefix of the runner's name
+RUNNER_SCRIPTS = (
+    ("hf_trainer", "hf_trainer.py"),
+    ("trl", "trl_sft.py"),
+    ("bare_loop", "bare_loop.py"),
+)
 FTEXP_KEYS = {
     "speed/train_samples_per_s": "samples_per_s",
     "speed/train_tokens_per_s": "tokens_per_s",
@@ -61,6 +83,8 @@ FTEXP_KEYS = {
     "memory/peak_gpu_mb": "peak_gpu_mb",
     "memory/peak_rss_mb": "peak_rss_mb",
     "test/acc": "test_acc",
+    "test/loss": "test_loss",
+    "memory/estimate_mb": "estimate_mb",
 }
 
 
@@ -85,7 +109,7 @@ def run_one(
             f"hydra.run.dir={run_dir}",
         ]
     else:
-        script = "hf_trainer.py" if runner.startswith("hf_trainer") else "bare_loop.py"
+        script = next(file for prefix, file in RUNNER_SCRIPTS if runner.startswith(prefix))
         cmd = [sys.executable, str(HERE / script), case, "--out", str(out), *extra]
     log = work / f"{case}-{runner}.log"
     with log.open("w") as handle:
@@ -140,6 +164,7 @@ COLUMNS = [  # (header, record key, format)
     ("peak GPU MiB", "peak_gpu_mb", ",.0f"),
     ("peak RSS MiB", "peak_rss_mb", ",.0f"),
     ("test acc", "test_acc", ".3f"),
+    ("test loss", "test_loss", ".4f"),
     ("wall s", "wall_s", ".0f"),
 ]
 

@@ -34,6 +34,7 @@ DATA = {
     "local": [f"data.path={TINY_CSV}", "data.labels=[neg,pos]"],
     "chat": CHAT_FIXTURE,
     "chat_threads": CHAT_FIXTURE,  # the same YAML, read as threads
+    "chat_prompts": CHAT_FIXTURE,  # the same YAML, each exchange up to its reply
     "preference": [
         "data.artifact=null",
         f"data.path={TINY_CSV}",

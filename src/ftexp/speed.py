@@ -25,12 +25,18 @@ class SpeedConfig:
             for the model families Liger supports; needs CUDA and ``pip install liger-kernel``.
         attn_implementation: ``sdpa`` (default, flash/memory-efficient kernels), ``eager``,
             ``flash_attention_2`` or ``flex_attention``; ``null`` keeps the model's default.
+        chunked_loss: next-token losses (``objective=sft``) take the final hidden states
+            through the vocabulary projection a chunk of rows at a time, their gradients made
+            in the same pass, so full-vocabulary logits are never held (same loss and
+            gradients). Off, or where the head is not a plain linear map (a LoRA-wrapped or
+            quantised head, softcapped logits, sharded weights), the model's own loss runs.
     """
 
     compile: bool = False
     gradient_checkpointing: bool = False
     liger_kernel: bool = False
     attn_implementation: str | None = None
+    chunked_loss: bool = True
 
     def problems(self) -> list[str]:
         """List settings this machine or install cannot honour."""

@@ -85,6 +85,54 @@ def test_gradient_checkpointing_gives_the_same_gradients(tmp_path: Path) -> None
         torch.testing.assert_close(grads[1][name], grad, msg=name)
 
 
+@pytest.mark.parametrize(
+    ("model", "method"),
+    [
+        ("tiny_llama", "full"),  # the head trains, tied to the input embeddings
+        ("tiny_llama", "lora"),
+        ("tiny_llama", "prompt"),  # virtual tokens in front of the batch's
+        ("tiny_gpt2", "full"),
+    ],
+)
+def test_the_chunked_loss_equals_the_models_own_loss_and_gradients(
+    model: str, method: str, tmp_path: Path
+) -> None:
+    extra = ["method.modules_to_save=[]"] if method == "lora" else []
+    results = []
+    for chunked in ("true", "false"):
+        torch.manual_seed(0)
+        module, batch = lm_module(
+            tmp_path, f"model={model}", f"method={method}", f"speed.chunked_loss={chunked}", *extra
+        )
+        module.model.eval()  # no dropout: both passes see the same network
+        assert (module.chunked_head(module.model) is not None) == (chunked == "true")
+        batch["labels"][:, :5] = -100  # a prompt that carries no loss
+        loss = module(batch)
+        loss.backward()
+        grads = {
+            n: p.grad.clone() for n, p in module.model.named_parameters() if p.grad is not None
+        }
+        results.append((loss.item(), grads))
+    (chunked_loss, chunked_grads), (own_loss, own_grads) = results
+    assert chunked_loss == pytest.approx(own_loss, rel=1e-5)
+    assert chunked_grads.keys() == own_grads.keys()
+    assert own_grads
+    for name, grad in own_grads.items():
+        torch.testing.assert_close(chunked_grads[name], grad, rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_a_wrapped_head_keeps_the_models_own_loss(tmp_path: Path) -> None:
+    module, _ = lm_module(
+        tmp_path,
+        "method=lora",
+        "method.target_modules=[q_proj,v_proj,lm_head]",
+        "method.modules_to_save=[]",
+    )
+    assert module.chunked_head(module.model) is None  # LoRA on the head: not a plain linear map
+    module, _ = lm_module(tmp_path, "method=lora", "method.modules_to_save=[]")
+    assert module.chunked_head(module.model) is not None
+
+
 def test_lm_run_reports_loss_perplexity_and_throughput(tmp_path: Path) -> None:
     cfg = compose_cfg([*LM, "method=lora", "method.modules_to_save=[]"], tmp_path)
     train(cfg)

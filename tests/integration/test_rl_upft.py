@@ -134,3 +134,46 @@ def test_upft_trains_on_short_self_generated_prefixes(tmp_path: Path) -> None:
     assert all(1 <= len(r) <= 4 for r in replies[: module.sampled["prefix"]])  # prefixes: k=4
     assert any(len(r) > 4 for r in replies[module.sampled["prefix"] :])  # whole replies
     assert not {tuple(x["input_ids"]) for x in examples} & references  # never the references
+
+
+def test_conversations_become_rl_prompts_up_to_their_last_reply(tmp_path: Path) -> None:
+    from hydra.utils import instantiate
+
+    from ftexp.models.tiny import chat_tokenizer
+
+    talk = [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "hello"},
+        {"role": "user", "content": "two plus two"},
+        {"role": "assistant", "content": "four"},
+    ]
+    records = [
+        {"messages": [*talk[:3], {**talk[3], "content": f"q{i}"}, talk[4]]} for i in range(10)
+    ]
+    path = tmp_path / "talk.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    chat = [
+        "data=chat_prompts",
+        "data.artifact=null",
+        f"data.path={path}",
+        "data.val_fraction=0.2",
+        "data.test_fraction=0.2",
+        "data.batch_size=2",
+    ]
+    data = instantiate(compose_cfg([*BASE, "objective=rl", *chat]).data, _convert_="all")
+    tokenizer = chat_tokenizer()
+    data.connect(tokenizer)
+    data.setup()
+    prompt = data.encoded["train"][0]
+    assert [m["role"] for m in prompt] == ["system", "user", "assistant", "user"]  # no reply
+    batch = data.collator(train=True)(data.encoded["train"][:2])
+    assert batch["prompt_text"][0].startswith("q")  # the last user turn, for the rewards
+    rendered = tokenizer.decode(batch["prompt_input_ids"][0])
+    assert "four" not in rendered
+    assert "hello" in rendered  # earlier turns stay as context
+    toy = TOY_RL[TOY_RL.index("~objective.reward") :]
+    train(compose_cfg([*BASE, "objective=rl", *chat, *toy, "trainer.max_epochs=1"], tmp_path))
+    assert logged(tmp_path, "train/reward")
+    with pytest.raises(ConfigError, match=r"reads the example fields \['answer'\]"):
+        check_heavy(compose_cfg([*BASE, "objective=rloo", *chat]))  # ExactAnswer needs answers

@@ -105,6 +105,10 @@ class FinetuneData:
         """The chat messages an example's reply answers (data that ``provides`` ``prompt``)."""
         raise NotImplementedError(f"{type(self).__name__} examples carry no prompt")
 
+    def example_fields(self) -> list[str]:
+        """The fields each example carries to the rewards (RL prompts; none by default)."""
+        return []
+
     @property
     def varies_per_draw(self) -> bool:
         """Training examples change each time they are drawn.

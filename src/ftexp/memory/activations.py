@@ -84,5 +84,8 @@ def _measure(model: nn.Module, step_pass: ModelPass) -> tuple[int, int]:
     largest = _LargestOutput()
     keep = torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor)
     with torch.set_grad_enabled(step_pass.grad), largest, keep:
-        model(**inputs)
+        if step_pass.loss is None:
+            model(**inputs)
+        else:
+            step_pass.loss(model, inputs)
     return sum(saved.values()), largest.largest

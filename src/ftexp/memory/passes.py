@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,11 +16,14 @@ class ModelPass:
         grad: activations are kept for the backward pass (the policy), or not (a reference,
             a generation, an untrained objective).
         reference: the pass runs on the frozen reference copy, not the trained model.
+        loss: how the step calls the model, ``loss(model, inputs)``, where it does not call
+            it plainly (e.g. the chunked token loss); ``None``: ``model(**inputs)``.
     """
 
     inputs: dict[str, Any]
     grad: bool = True
     reference: bool = False
+    loss: Callable[[Any, dict[str, Any]], Any] | None = None
 
 
 def model_inputs(batch: dict[str, Any], fields: frozenset[str]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from torchmetrics import SumMetric
 
 from ftexp.memory.passes import ModelPass
 from ftexp.memory.passes import model_inputs as model_inputs_of
+from ftexp.objectives.lm.fused_loss import causal_lm_loss, plain_head
 from ftexp.objectives.module import Batch, FinetuneModule, Stage
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "position_ids", "labels")
@@ -70,22 +71,46 @@ class CausalLMModule(TokenLossModule):
 
     Which tokens carry loss is the data's decision (labels of -100 are ignored: prompts,
     padding), so the same module serves plain LM, SFT on responses and packed batches. The loss
-    is the model's own (shifted, token-mean), which Liger's fused linear cross-entropy replaces
-    without materialising logits when ``speed.liger_kernel`` is on.
+    is the shifted token mean: computed from the final hidden states a chunk at a time
+    (``speed.chunked_loss``, the default), or the model's own, which Liger's fused linear
+    cross-entropy replaces without materialising logits when ``speed.liger_kernel`` is on.
     """
 
-    def outputs(self, batch: Batch) -> Any:
-        """Run the model on a batch (packed rows: ``position_ids`` and no attention mask).
+    def chunked_head(self, model: nn.Module) -> nn.Linear | None:
+        """The head the chunked loss runs through, or None where the model's own loss runs."""
+        speed = self.speed
+        if not speed.chunked_loss or speed.liger_kernel or self.sharded or self._zero_stage_3:
+            return None
+        return plain_head(model)
 
-        ``use_cache=False`` matters beyond memory: with a KV cache object present, Hugging Face
-        models skip the packed-sequence detection and attend across packed examples.
-        """
-        assert self.model is not None
-        return self.model(**model_inputs(batch), use_cache=False)
+    @property
+    def _zero_stage_3(self) -> bool:
+        """DeepSpeed ZeRO-3 partitions the head's weight outside its own forward."""
+        trainer = self._trainer
+        return bool(trainer is not None and getattr(trainer.strategy, "zero_stage_3", False))
+
+    def memory_passes(self, batch: Batch) -> list[ModelPass]:
+        """One pass with the labels, through the loss the step uses."""
+        return [ModelPass(model_inputs_of(batch, frozenset(MODEL_INPUTS)), loss=self.token_loss)]
 
     def loss(self, batch: Batch) -> torch.Tensor:
-        """The model's own shifted next-token loss."""
-        return self.outputs(batch).loss
+        """The shifted next-token loss of a batch."""
+        assert self.model is not None
+        return self.token_loss(self.model, model_inputs(batch))
+
+    def token_loss(self, model: nn.Module, inputs: dict[str, Any]) -> torch.Tensor:
+        """The loss of ``model`` on model inputs with ``labels``: chunked where it can be.
+
+        Packed rows carry ``position_ids`` and no attention mask. ``use_cache=False`` matters
+        beyond memory: with a KV cache object present, Hugging Face models skip the
+        packed-sequence detection and attend across packed examples.
+        """
+        head = self.chunked_head(model)
+        if head is None:
+            return model(**inputs, use_cache=False).loss
+        given = dict(inputs)
+        labels = given.pop("labels")
+        return causal_lm_loss(model, head, given, labels)
 
 
 class MaskedLMModule(TokenLossModule):

@@ -95,9 +95,7 @@ class RL(Objective):
 
     def data_problems(self, data: Any) -> list[str]:
         """The example fields each reward reads against those the prompts carry."""
-        from ftexp.data.prompts import PromptData
-
-        carried = data.example_fields() if isinstance(data, PromptData) else []
+        carried = data.example_fields()
         issues = []
         for name, reward in named_rewards(self.reward).items():
             missing = [f for f in getattr(reward, "fields", []) if f not in carried]
