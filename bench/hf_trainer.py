@@ -66,6 +66,18 @@ class RecordingCollator:
         return batch  # type: ignore[no-any-return]
 
 
+# what every Trainer-based peer sets alike: no logging, saving or evaluation inside the timed run
+QUIET = {
+    "logging_steps": 10_000,
+    "save_strategy": "no",
+    "eval_strategy": "no",
+    "report_to": [],
+    "seed": 42,
+    "dataloader_num_workers": 0,
+    "disable_tqdm": True,
+}
+
+
 def args_for(case: Case, out: str, group_by_length: bool, steps: int) -> TrainingArguments:
     """TrainingArguments matching ftexp's defaults for the case."""
     gpu = torch.cuda.is_available()
@@ -82,14 +94,8 @@ def args_for(case: Case, out: str, group_by_length: bool, steps: int) -> Trainin
         max_steps=steps,
         bf16=gpu,
         use_cpu=not gpu,
-        logging_steps=10_000,
-        save_strategy="no",
-        eval_strategy="no",
-        report_to=[],
-        seed=42,
-        dataloader_num_workers=0,
-        disable_tqdm=True,
         train_sampling_strategy="group_by_length" if group_by_length else "random",
+        **QUIET,
     )
 
 

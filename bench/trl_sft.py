@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 from common import CASES, LORA_CAUSAL, Case, Meter, chat_data, measure_and_write
-from hf_trainer import MeterCallback, RecordingCollator
+from hf_trainer import QUIET, MeterCallback, RecordingCollator
 from peft import LoraConfig, TaskType, get_peft_model
 
 
@@ -77,13 +77,7 @@ def sft(case: Case, checkpointing: bool) -> dict[str, Any]:
             gradient_checkpointing=checkpointing,
             bf16=False,
             use_cpu=not torch.cuda.is_available(),
-            logging_steps=10_000,
-            save_strategy="no",
-            eval_strategy="no",
-            report_to=[],
-            seed=42,
-            dataloader_num_workers=0,
-            disable_tqdm=True,
+            **QUIET,
         )
         trainer = SFTTrainer(
             model=model,

@@ -22,6 +22,15 @@ CHAT_FIXTURE = [
     "data.test_fraction=0.2",
     "data.batch_size=4",
 ]
+# pairs (or judged replies) built from the fixture CSV's labelled texts
+PREFERENCE_FIXTURE = [
+    "data.artifact=null",
+    f"data.path={TINY_CSV}",
+    "data.label_column=label",
+    "data.prompts=[{label: pos, prompt: nice}, {label: neg, prompt: mean}]",
+    "data.val_fraction=0.2",
+    "data.test_fraction=0.2",
+]
 # each data option pointed at fixture files (no downloads), small batches
 DATA = {
     "sentiment": [
@@ -35,22 +44,8 @@ DATA = {
     "chat": CHAT_FIXTURE,
     "chat_threads": CHAT_FIXTURE,  # the same YAML, read as threads
     "chat_prompts": CHAT_FIXTURE,  # the same YAML, each exchange up to its reply
-    "preference": [
-        "data.artifact=null",
-        f"data.path={TINY_CSV}",
-        "data.label_column=label",
-        "data.prompts=[{label: pos, prompt: nice}, {label: neg, prompt: mean}]",
-        "data.val_fraction=0.2",
-        "data.test_fraction=0.2",
-    ],
-    "unpaired_preference": [
-        "data.artifact=null",
-        f"data.path={TINY_CSV}",
-        "data.label_column=label",
-        "data.prompts=[{label: pos, prompt: nice}, {label: neg, prompt: mean}]",
-        "data.val_fraction=0.2",
-        "data.test_fraction=0.2",
-    ],
+    "preference": PREFERENCE_FIXTURE,
+    "unpaired_preference": PREFERENCE_FIXTURE,  # the same reviews, each reply judged alone
     "domain_text": [
         "data.artifact=null",
         f"data.path={TINY_CSV}",

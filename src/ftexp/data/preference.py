@@ -46,6 +46,9 @@ class PromptedReplies(FinetuneData):
 
     # the columns a file of one's own records needs (``prompts: null``)
     record_columns: ClassVar[tuple[str, ...]] = ()
+    # what a record is called in a refusal, and how to write one
+    record_kind: ClassVar[str] = "record"
+    record_fix: ClassVar[str] = ""
 
     path: str | None = None
     artifact: dict[str, str] | None = None
@@ -71,10 +74,34 @@ class PromptedReplies(FinetuneData):
         """The file the examples come from."""
         return ", ".join(map(str, split_files(self.path, self.artifact).values()))
 
-    def labelled_rows(self) -> list[dict[str, Any]]:
-        """Every row of the source files (the prompted-labels path)."""
+    def read(self) -> dict[str, list[Any]]:
+        """Examples built from labelled rows (``prompts``), or one's own records by split."""
         files = split_files(self.path, self.artifact)
-        return [r for rows in load_rows(files).values() for _, r in rows]
+        prompts = prompt_map(self.prompts)
+        if prompts:
+            rows = [r for rows in load_rows(files).values() for _, r in rows]
+            return {"all": self.from_labels(rows, prompts)}
+        return {
+            split: [self._parsed(files[split], line, record) for line, record in rows]
+            for split, rows in load_rows(files).items()
+        }
+
+    def from_labels(self, rows: list[dict[str, Any]], prompts: dict[str, str]) -> list[Any]:
+        """Examples built from labelled rows and the prompt of each label."""
+        raise NotImplementedError
+
+    def parse_record(self, record: dict[str, Any]) -> Any:
+        """One of one's own records as an example (raises ``RecordProblem``)."""
+        raise NotImplementedError
+
+    def _parsed(self, path: Any, line: int, record: dict[str, Any]) -> Any:
+        """A record as an example, or a refusal at its file and line."""
+        try:
+            return self.parse_record(record)
+        except RecordProblem as problem:
+            raise DataError(
+                path, f"not {self.record_kind}: {problem}", line=line, fix=self.record_fix
+            ) from None
 
     def encode_reply(self, prompt: Conversation, response: str) -> dict[str, list[int]]:
         """``input_ids`` of the prompt and reply, ``labels`` on the reply's tokens only."""
@@ -104,18 +131,17 @@ class PreferenceData(PromptedReplies):
         for key in ("input_ids", "attention_mask", "labels")
     )
     record_columns: ClassVar[tuple[str, ...]] = ("chosen", "rejected")
+    record_kind: ClassVar[str] = "a preference record"
+    record_fix: ClassVar[str] = (
+        "give prompt + chosen + rejected, or chosen and rejected conversations that share "
+        "their prompt turns"
+    )
 
-    def read(self) -> dict[str, list[Preference]]:
-        """Every (prompt turns, chosen, rejected) triple."""
-        prompts = prompt_map(self.prompts)
-        if prompts:
-            return {"all": self._from_labels(self.labelled_rows(), prompts)}
-        files = split_files(self.path, self.artifact)
-        return {
-            split: _from_records(files[split], rows) for split, rows in load_rows(files).items()
-        }
+    def parse_record(self, record: dict[str, Any]) -> Preference:
+        """A record in TRL's explicit- or implicit-prompt shape as its triple."""
+        return preference_of(record)
 
-    def _from_labels(self, rows: list[dict[str, Any]], prompts: dict[str, str]) -> list[Preference]:
+    def from_labels(self, rows: list[dict[str, Any]], prompts: dict[str, str]) -> list[Preference]:
         """Pair texts of the prompted label (chosen) with texts of another label (rejected)."""
         by_label: dict[str, list[str]] = {label: [] for label in prompts}
         for row in rows:
@@ -154,23 +180,6 @@ class PreferenceData(PromptedReplies):
 
         pad = self.processor.pad_token_id
         return PairCollator(pad if pad is not None else 0)
-
-
-def _from_records(path: Any, rows: list[tuple[int, dict[str, Any]]]) -> list[Preference]:
-    """Preference records (explicit or implicit prompt) of one file, refused at their line."""
-    triples = []
-    for line, record in rows:
-        try:
-            triples.append(preference_of(record))
-        except RecordProblem as problem:
-            raise DataError(
-                path,
-                f"not a preference record: {problem}",
-                line=line,
-                fix="give prompt + chosen + rejected, or chosen and rejected conversations "
-                "that share their prompt turns",
-            ) from None
-    return triples
 
 
 def prompt_map(prompts: list[dict[str, str]] | dict[str, str] | None) -> dict[str, str]:

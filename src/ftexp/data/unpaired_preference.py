@@ -13,10 +13,8 @@ import random
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ftexp.data.conversations import USER, Conversation, Judged, RecordProblem, judged_of
-from ftexp.data.preference import PromptedReplies, prompt_map
-from ftexp.data.sources import load_rows, split_files
-from ftexp.errors import DataError
+from ftexp.data.conversations import USER, Conversation, Judged, judged_of
+from ftexp.data.preference import PromptedReplies
 
 UNPAIRED_FIELDS = frozenset({"input_ids", "attention_mask", "labels", "desirable"})
 
@@ -33,18 +31,17 @@ class UnpairedPreferenceData(PromptedReplies):
 
     provides: ClassVar[frozenset[str]] = UNPAIRED_FIELDS
     record_columns: ClassVar[tuple[str, ...]] = ("completion", "label")
+    record_kind: ClassVar[str] = "an unpaired preference record"
+    record_fix: ClassVar[str] = (
+        "give prompt + completion + label (true or false), or a completion conversation "
+        "ending in the judged reply + label"
+    )
 
-    def read(self) -> dict[str, list[Judged]]:
-        """Every (prompt turns, reply, desirable) record."""
-        prompts = prompt_map(self.prompts)
-        if prompts:
-            return {"all": self._judged_from_labels(self.labelled_rows(), prompts)}
-        files = split_files(self.path, self.artifact)
-        return {split: _records(files[split], rows) for split, rows in load_rows(files).items()}
+    def parse_record(self, record: dict[str, Any]) -> Judged:
+        """A record in TRL's unpaired shape as (prompt turns, reply, desirable)."""
+        return judged_of(record)
 
-    def _judged_from_labels(
-        self, rows: list[dict[str, Any]], prompts: dict[str, str]
-    ) -> list[Judged]:
+    def from_labels(self, rows: list[dict[str, Any]], prompts: dict[str, str]) -> list[Judged]:
         """Each labelled text as the reply to a drawn prompt; desirable if the labels agree."""
         rng = random.Random(self.split_seed)
         asked: dict[str, Conversation] = {
@@ -74,20 +71,3 @@ class UnpairedPreferenceData(PromptedReplies):
 
         pad = self.processor.pad_token_id
         return JudgedCollator(pad if pad is not None else 0)
-
-
-def _records(path: Any, rows: list[tuple[int, dict[str, Any]]]) -> list[Judged]:
-    """Unpaired preference records of one file, refused at their line."""
-    judged = []
-    for line, record in rows:
-        try:
-            judged.append(judged_of(record))
-        except RecordProblem as problem:
-            raise DataError(
-                path,
-                f"not an unpaired preference record: {problem}",
-                line=line,
-                fix="give prompt + completion + label (true or false), or a completion "
-                "conversation ending in the judged reply + label",
-            ) from None
-    return judged
