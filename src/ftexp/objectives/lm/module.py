@@ -93,6 +93,11 @@ class CausalLMModule(TokenLossModule):
         """One pass with the labels, through the loss the step uses."""
         return [ModelPass(model_inputs_of(batch, frozenset(MODEL_INPUTS)), loss=self.token_loss)]
 
+    def outputs(self, batch: Batch) -> Any:
+        """The model's outputs on a batch (its logits), as ``token_loss`` runs it."""
+        assert self.model is not None
+        return self.model(**model_inputs(batch), use_cache=False)
+
     def loss(self, batch: Batch) -> torch.Tensor:
         """The shifted next-token loss of a batch."""
         assert self.model is not None
