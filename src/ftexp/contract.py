@@ -131,7 +131,7 @@ def contract_problems(
             f"(missing {missing}); data options that fit objective={names['objective']}: "
             f"{', '.join(valid) or 'none'}"
         )
-    tasks = (objective.model_task(data), *getattr(objective, "auxiliary_tasks", ()))
+    tasks = (objective.model_task(data), *objective.auxiliary_tasks)
     for task in tasks:
         if spec is not None and not task.served_by(spec):
             issues.append(

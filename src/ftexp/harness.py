@@ -57,7 +57,7 @@ def held_out_conversations(run_dir: Path, split: str, limit: int | None) -> list
     from omegaconf import OmegaConf
 
     data = instantiate(OmegaConf.load(run_dir / "config.yaml").data, _convert_="all")
-    if not callable(getattr(data, "prompt_of", None)) or "prompt" not in data.provides:
+    if "prompt" not in data.provides:
         raise RunError(
             f"{run_dir} trained on {type(data).__name__}, which holds no conversations; "
             "score it with a harness task of your own: --harness <task.yaml>"

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from ftexp.data.arithmetic import ArithmeticData
+from ftexp.data.prompts import PromptData
 from ftexp.objectives.rl import RL, RLLoss
 from ftexp.objectives.rl.losses import (
     Clip,
@@ -94,7 +95,7 @@ def test_rl_settings_refuse_unknown_loss_types_and_weights() -> None:
     )
     unknown = RL(reward={"exact": ExactAnswer()}, reward_weights={"format": 1.0}).problems()
     assert unknown == ["objective.reward_weights names ['format'], not a reward of ['exact']"]
-    assert "data.fields" in RL(reward=ExactAnswer()).data_problems(object())[0]
+    assert "data.fields" in RL(reward=ExactAnswer()).data_problems(PromptData(prompts=["hi"]))[0]
 
 
 def test_arithmetic_problems_carry_their_right_answers() -> None:

@@ -88,7 +88,7 @@ def worst_batch(data: Any) -> dict[str, Any]:
     data.setup()
     examples = sorted(data.encoded["train"], key=data.length, reverse=True)
     rows: list[Any] = examples[: data.batch_size]
-    if getattr(data, "varies_per_draw", False):  # its training set yields (example, draw) pairs
+    if data.varies_per_draw:  # its training set yields (example, draw) pairs
         rows = [(example, draw) for draw, example in enumerate(rows)]
     return dict(data.collator(True)(rows))
 

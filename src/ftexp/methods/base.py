@@ -40,6 +40,10 @@ class Method:
         """Why this method cannot serve a model of ``task`` (checked at config time)."""
         return []
 
+    def family_problems(self, family: str | None) -> list[str]:
+        """Why this method cannot serve the model family ``family`` (its config's model_type)."""
+        return []
+
     def load_kwargs(self) -> dict[str, Any]:
         """Extra kwargs for loading the backbone (e.g. a quantization config)."""
         return {}

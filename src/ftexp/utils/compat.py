@@ -31,10 +31,10 @@ def strategy_problems(cfg: DictConfig, method: Any, objective: Any = None) -> li
         return []
     name = strategy_name(trainer)
     issues = []
-    refusal = dict(getattr(method, "incompatible_strategies", {})).get(name)
+    refusal = method.incompatible_strategies.get(name)
     if refusal:
         issues.append(f"method {type(method).__name__} with trainer strategy {name}: {refusal}")
-    refusal = dict(getattr(objective, "incompatible_strategies", {})).get(name)
+    refusal = None if objective is None else objective.incompatible_strategies.get(name)
     if refusal:
         issues.append(
             f"objective {type(objective).__name__} with trainer strategy {name}: {refusal}"

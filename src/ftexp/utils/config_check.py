@@ -318,12 +318,11 @@ def _model_fit_problems(built: dict[str, Any]) -> list[str]:
             f"data.max_length={length} exceeds the model's {limit} position embeddings "
             f"(max_position_embeddings in its config); set data.max_length<={limit}"
         )
-    family_check = getattr(method, "family_problems", None)
-    if callable(family_check):
-        issues += family_check(values.get("model_type"))
+    if method is not None:
+        issues += method.family_problems(values.get("model_type"))
     optim, objective = built.get("optim"), built.get("objective")
-    trains = getattr(objective, "trains", True)  # one that trains nothing ignores the optimizer
-    new_rows_lr = getattr(optim, "new_rows_lr", None)
+    trains = objective is None or objective.trains  # one that trains nothing ignores the optimizer
+    new_rows_lr = None if optim is None else optim.new_rows_lr
     if trains and new_rows_lr is not None and not getattr(spec, "extend_vocab", None):
         issues.append(
             "optim.new_rows_lr is set but model.extend_vocab adds no tokens; "

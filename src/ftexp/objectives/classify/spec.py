@@ -46,5 +46,5 @@ class Classify(ScoredAsClassifier, Objective):
     @classmethod
     def model_task(cls, data: Any) -> ModelTask:
         """The data's kind of classifier."""
-        task: ModelTask = getattr(data, "classifier_task", cls.task)
+        task: ModelTask = data.classifier_task
         return task
