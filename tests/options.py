@@ -176,8 +176,21 @@ OBJECTIVE_DATA = {
 
 
 # objectives sharded with fsdp only in `make test-all`: each shares its model task and its
-# sharding path with one the fast suite shards (classify: test_ddp's FSDP2 runs; the pairs: dpo)
-FSDP_IN_SLOW_SUITE = {"classify", "reward", "in_context", "kto", "orpo", "simpo"}
+# sharding path with one the fast suite shards (classify: test_ddp's FSDP2 runs; the pairs: dpo;
+# token_classify and mlm: an encoder with a per-token head, as sft's decoder is sharded)
+FSDP_IN_SLOW_SUITE = {
+    "classify",
+    "reward",
+    "in_context",
+    "kto",
+    "orpo",
+    "simpo",
+    "token_classify",
+    "mlm",
+}
+# ... and with ddp: reward is classify's classifier on dpo's pairs; orpo and simpo are dpo's
+# pair passes without a reference (kto stays: its reference point is all-reduced over ranks)
+DDP_IN_SLOW_SUITE = {"reward", "orpo", "simpo"}
 
 
 def partners(objective: str) -> list[str]:

@@ -111,7 +111,8 @@ def run_two_ranks(run_dir: Path, trainer: str, method: str) -> dict[str, float]:
     return json.loads((run_dir / "metrics.json").read_text())
 
 
-@pytest.mark.parametrize("method", ["full", "lora"])
+# LoRA under fsdp: the matrix's fsdp rows shard it for each objective; full is only here
+@pytest.mark.parametrize("method", ["full", pytest.param("lora", marks=pytest.mark.slow)])
 def test_fsdp2_on_two_cpu_processes_trains_like_ddp(tmp_path: Path, method: str) -> None:
     from safetensors.torch import load_file
 

@@ -19,6 +19,7 @@ from ftexp.utils.config_check import check_heavy, data_partners
 from tests.conftest import compose_cfg, group_options, run_ftexp
 from tests.options import (
     DATA,
+    DDP_IN_SLOW_SUITE,
     FSDP_IN_SLOW_SUITE,
     MODEL_FOR_DATA,
     OBJECTIVE,
@@ -32,7 +33,7 @@ FAST = [
     "method=lora",
 ]
 PAIRS = [(o, d) for o in group_options("objective") for d in group_options("data")]
-SLOW_SHARDED = {(o, "fsdp") for o in FSDP_IN_SLOW_SUITE}
+SLOW_SHARDED = {(o, "fsdp") for o in FSDP_IN_SLOW_SUITE} | {(o, "ddp") for o in DDP_IN_SLOW_SUITE}
 
 
 def overrides(objective: str, data: str) -> list[str]:

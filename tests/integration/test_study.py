@@ -189,6 +189,7 @@ def test_a_tagging_study_ranks_by_entity_f1(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow  # the edge and the rate past it: unit tests in test_study_table.py
 def test_a_search_whose_best_rate_is_on_the_edge_widens_past_it(tmp_path: Path) -> None:
     # with two rates the best is always on an edge: --widen 1 adds exactly one rate beyond it
     args = ["--methods", "lora", "--seeds", "1", "--lr-factors", "0.5,2", *SHARED]
@@ -234,6 +235,7 @@ def test_results_kept_by_an_older_version_are_reused_unless_their_config_changed
     assert "[study] 1 job(s) run now" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # the curve and its table: unit tests in test_study_table.py
 def test_a_data_size_axis_runs_the_study_per_size_and_draws_the_learning_curve(
     tmp_path: Path, capsys
 ) -> None:
