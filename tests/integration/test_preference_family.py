@@ -6,13 +6,14 @@ value at a zero margin), learns, and keeps (or, reference-free, never builds) a 
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import pytest
 import torch
 
-from tests.conftest import TINY_CSV
+from tests.conftest import TINY_CSV, run_ftexp
 from tests.integration.test_lm_objectives import PREFS, build, fit_steps
 
 # objective overrides -> the loss of the first step, where policy == reference
@@ -115,3 +116,26 @@ def test_kto_learns_from_unpaired_replies_of_both_kinds(tmp_path: Path) -> None:
     losses = fit_steps(module, batch, lambda b: module.step(b, "train"))
     assert losses[0] == pytest.approx(0.5, rel=1e-4)  # 1 - sigmoid(0) at policy == reference
     assert losses[-1] < losses[0], losses
+
+
+def test_kto_on_unpaired_replies_trains_over_two_ddp_ranks(tmp_path: Path) -> None:
+    """The reference point is all-reduced and each rank logs the same keys, one kind or two."""
+    run = tmp_path / "run"
+    run_ftexp(
+        *UNPAIRED,
+        "objective=kto",
+        "model=tiny_llama",
+        "method=lora",
+        "data.batch_size=2",
+        "data.eval_batch_size=1",  # some eval batches hold one kind only
+        "trainer=ddp",
+        "trainer.devices=2",
+        "trainer.accelerator=cpu",
+        "trainer.max_epochs=1",
+        "trainer.enable_progress_bar=false",
+        f"hydra.run.dir={run}",
+    )
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["trainer/global_step"] >= 1
+    assert {"test/loss", "test/kl", "test/reward_chosen", "test/reward_rejected"} <= set(metrics)
+    assert "test/reward_acc" not in metrics  # no pairs: no accuracy to speak of

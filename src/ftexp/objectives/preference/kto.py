@@ -133,7 +133,9 @@ class KTOModule(ReferencePolicyModule):
         rewards = implicit_reward(policy, reference_logps, settings.beta).detach()
         if "desirable" in batch:
             for name, kind in (("reward_chosen", desirable), ("reward_rejected", ~desirable)):
-                if kind.any():
+                # val / test always update (every rank logs the same keys); a train batch
+                # without one kind has no mean to log
+                if kind.any() or stage != "train":
                     self.log_mean(stage, name, rewards[kind])
         else:
             log_pair_rewards(self, stage, *rewards.chunk(2))
