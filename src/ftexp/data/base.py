@@ -146,6 +146,12 @@ class FinetuneData:
                 issues.append(f"data.{key} must be > 0 or null, got {getattr(self, key)}")
         return issues + self.source_problems()
 
+    @property
+    def pad_id(self) -> int:
+        """The processor's padding token id (0 for a tokenizer without one)."""
+        pad = self.processor.pad_token_id
+        return pad if pad is not None else 0
+
     def connect(self, processor: Any) -> None:
         """Hand over the processor (tokenizer, image processor) that ``encode`` uses."""
         self.processor = processor

@@ -329,8 +329,7 @@ class ChatData(FinetuneData):
         """Padding, or packed rows with restarting positions (training split only)."""
         from ftexp.data.collate import ChatCollator
 
-        pad = self.processor.pad_token_id
-        return ChatCollator(pad if pad is not None else 0, self.packing and train)
+        return ChatCollator(self.pad_id, self.packing and train)
 
 
 def _is_yaml(path: Path) -> bool:

@@ -117,7 +117,7 @@ class ClassificationData(FinetuneData):
         """Dynamic padding to the longest example of the batch (augmenting, when set, in train)."""
         from ftexp.data.collate import AugmentingCollator, PaddingCollator
 
-        padding = PaddingCollator(self.processor.pad_token_id or 0)
+        padding = PaddingCollator(self.pad_id)
         if train and self.varies_per_draw:
             assert self.augment is not None
             return AugmentingCollator(

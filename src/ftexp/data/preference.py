@@ -178,8 +178,7 @@ class PreferenceData(PromptedReplies):
         """Both responses right-padded to one width."""
         from ftexp.data.collate import PairCollator
 
-        pad = self.processor.pad_token_id
-        return PairCollator(pad if pad is not None else 0)
+        return PairCollator(self.pad_id)
 
 
 def prompt_map(prompts: list[dict[str, str]] | dict[str, str] | None) -> dict[str, str]:

@@ -137,4 +137,4 @@ class TaggedTokensData(FinetuneData):
         """Pad ids with the pad token and tags with the ignore index."""
         from ftexp.data.collate import TagCollator
 
-        return TagCollator(self.processor.pad_token_id or 0)
+        return TagCollator(self.pad_id)

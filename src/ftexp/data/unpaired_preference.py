@@ -61,13 +61,8 @@ class UnpairedPreferenceData(PromptedReplies):
         prompt, reply, desirable = example
         return {**self.encode_reply(prompt, reply), "desirable": desirable}
 
-    def length(self, encoded: Any) -> int:
-        """Tokens of the prompt and reply."""
-        return len(encoded["input_ids"])
-
     def collator(self, train: bool) -> Any:
         """Replies right-padded to one width, with their flags."""
         from ftexp.data.collate import JudgedCollator
 
-        pad = self.processor.pad_token_id
-        return JudgedCollator(pad if pad is not None else 0)
+        return JudgedCollator(self.pad_id)
