@@ -201,40 +201,32 @@ class PeakRss:
         return self.peak_mb
 
 
-def sentiment_data() -> tuple[Any, Any]:
-    """Ftexp's own sentiment split and tokenisation (so every runner sees identical data).
+def ftexp_data(overrides: list[str]) -> tuple[Any, Any]:
+    """Ftexp's own split and encoding of a composed config's data (so every runner sees it).
 
-    Returns the data module (``encoded`` holds tokenised splits) and the MiniLM model folder.
+    Returns the data module (``encoded`` holds the encoded splits) and the model spec.
     """
     from hydra import compose, initialize_config_module
     from hydra.utils import instantiate
 
     with initialize_config_module("ftexp.conf", version_base="1.3"):
-        cfg = compose("train", overrides=["paths.output_dir=/tmp"])
-    spec = instantiate(cfg.model)
-    data = instantiate(cfg.data)
-    data.connect(spec.load_processor())
-    data.setup()
-    return data, spec.location()
-
-
-def chat_data(packing: bool) -> tuple[Any, Any]:
-    """Ftexp's SFT split and encoding of the chat conversations (experiment=bench_sft).
-
-    Returns the data module (``encoded`` holds the examples, labels -100 off the replies) and
-    the model spec (SmolLM2 from its pinned artifact).
-    """
-    from hydra import compose, initialize_config_module
-    from hydra.utils import instantiate
-
-    overrides = ["experiment=bench_sft", "paths.output_dir=/tmp", f"data.packing={packing}"]
-    with initialize_config_module("ftexp.conf", version_base="1.3"):
-        cfg = compose("train", overrides=overrides)
+        cfg = compose("train", overrides=["paths.output_dir=/tmp", *overrides])
     spec = instantiate(cfg.model)
     data = instantiate(cfg.data)
     data.connect(spec.load_processor())
     data.setup()
     return data, spec
+
+
+def sentiment_data() -> tuple[Any, Any]:
+    """The default run's sentiment data, and the MiniLM model folder."""
+    data, spec = ftexp_data([])
+    return data, spec.location()
+
+
+def chat_data(packing: bool) -> tuple[Any, Any]:
+    """The SFT examples of experiment=bench_sft (labels only on the replies), and the spec."""
+    return ftexp_data(["experiment=bench_sft", f"data.packing={packing}"])
 
 
 def llama_config() -> Any:
