@@ -55,6 +55,7 @@ SEEDS ?= 42,43,44
 LR_FACTORS ?= 0.3,1,3
 WIDEN ?= 0
 TRAIN_SAMPLES ?=   # a data-size axis, e.g. 100,1000,all: the study at each size + a learning curve
+STEPS ?= 0   # N: every job trains N optimiser steps (the same budget at every size); 0: the configured epochs
 BASELINES ?= zero_shot,few_shot
 # the task compared: compare (sentiment), compare_sentiment_zh (m3e_zh), compare_sentiment_zh_vocab,
 # compare_ner_en (with BASELINES=), compare_fashion_cnn (with BASELINES= and METHODS of a CNN)
@@ -62,10 +63,10 @@ COMPARE ?= compare
 COMPARE_DIR ?= outputs/$(COMPARE)
 
 compare: install  ## every method: lr searched on val, then SEEDS at the best (+ prompting baselines) -> mean +- std table + charts; resumable
-	$(PY) -m ftexp.study $(COMPARE_DIR) --methods=$(METHODS) --baselines=$(BASELINES) --seeds=$(SEEDS) --lr-factors=$(LR_FACTORS) --widen=$(WIDEN) --train-samples=$(TRAIN_SAMPLES) experiment=$(COMPARE) $(ARGS)
+	$(PY) -m ftexp.study $(COMPARE_DIR) --methods=$(METHODS) --baselines=$(BASELINES) --seeds=$(SEEDS) --lr-factors=$(LR_FACTORS) --widen=$(WIDEN) --train-samples=$(TRAIN_SAMPLES) --steps=$(STEPS) experiment=$(COMPARE) $(ARGS)
 
 compare-table: install  ## the comparison table of the results kept so far (a running `make compare` too); runs nothing
-	$(PY) -m ftexp.study $(COMPARE_DIR) --kept-only --methods=$(METHODS) --baselines=$(BASELINES) --seeds=$(SEEDS) --lr-factors=$(LR_FACTORS) --widen=$(WIDEN) --train-samples=$(TRAIN_SAMPLES) experiment=$(COMPARE) $(ARGS)
+	$(PY) -m ftexp.study $(COMPARE_DIR) --kept-only --methods=$(METHODS) --baselines=$(BASELINES) --seeds=$(SEEDS) --lr-factors=$(LR_FACTORS) --widen=$(WIDEN) --train-samples=$(TRAIN_SAMPLES) --steps=$(STEPS) experiment=$(COMPARE) $(ARGS)
 
 compare-sweep: install  ## one run per method at its own rate (Hydra multirun) -> table + PNG
 	$(PY) -m ftexp -m experiment=$(COMPARE) method=$(METHODS) hydra.sweep.dir=$(COMPARE_DIR)/sweep $(ARGS)

@@ -12,7 +12,74 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
+
+
+# What a model spec offers to serve each task: a spec serves a task when it has the method (a
+# spec written against this convention needs no registration), and the call is type-checked.
+@runtime_checkable
+class LoadsClassifier(Protocol):
+    """A spec that loads a sequence classifier with a fresh head for ``labels``."""
+
+    def load_classifier(self, labels: list[str], **load_kwargs: Any) -> Any:
+        """The pretrained model with a new classification head."""
+        ...
+
+
+@runtime_checkable
+class LoadsTokenClassifier(Protocol):
+    """A spec that loads a token classifier with a fresh head for ``labels``."""
+
+    def load_token_classifier(self, labels: list[str], **load_kwargs: Any) -> Any:
+        """The pretrained model with a new per-token head."""
+        ...
+
+
+@runtime_checkable
+class LoadsImageClassifier(Protocol):
+    """A spec that loads an image classifier with a fresh head for ``labels``."""
+
+    def load_image_classifier(self, labels: list[str], **load_kwargs: Any) -> Any:
+        """The pretrained backbone with a new classification head."""
+        ...
+
+
+@runtime_checkable
+class LoadsCausalLM(Protocol):
+    """A spec that loads a causal language model (its own head)."""
+
+    def load_causal_lm(self, **load_kwargs: Any) -> Any:
+        """The pretrained model with its language-model head."""
+        ...
+
+
+@runtime_checkable
+class LoadsMaskedLM(Protocol):
+    """A spec that loads a masked language model (its own head, or a new one)."""
+
+    def load_masked_lm(self, **load_kwargs: Any) -> Any:
+        """The pretrained encoder with a masked-LM head."""
+        ...
+
+
+def _classifier(spec: LoadsClassifier, labels: list[str], kwargs: dict[str, Any]) -> Any:
+    return spec.load_classifier(labels, **kwargs)
+
+
+def _token_classifier(spec: LoadsTokenClassifier, labels: list[str], kwargs: dict[str, Any]) -> Any:
+    return spec.load_token_classifier(labels, **kwargs)
+
+
+def _image_classifier(spec: LoadsImageClassifier, labels: list[str], kwargs: dict[str, Any]) -> Any:
+    return spec.load_image_classifier(labels, **kwargs)
+
+
+def _causal_lm(spec: LoadsCausalLM, _labels: list[str], kwargs: dict[str, Any]) -> Any:
+    return spec.load_causal_lm(**kwargs)
+
+
+def _masked_lm(spec: LoadsMaskedLM, _labels: list[str], kwargs: dict[str, Any]) -> Any:
+    return spec.load_masked_lm(**kwargs)
 
 
 @dataclass(frozen=True)
@@ -21,10 +88,12 @@ class ModelTask:
 
     Attributes:
         name: what the model does, for messages.
-        loader: the model-spec method that loads a pretrained model for this task.
+        loader: the protocol a model spec meets to load a pretrained model for this task.
+        call: loads it from a spec that meets ``loader`` (``labels`` sized the head, where
+            the task is ``labelled``).
         auto_class: the ``transformers`` auto class that reloads a saved full model.
         peft_task: PEFT's task type for wrapping (``None``: PEFT's generic model).
-        labelled: the head is sized by class names (passed to ``loader``).
+        labelled: the head is sized by class names (passed to the loader).
         inputs: the batch fields the model's forward takes.
         predictor: the ``ftexp.predict`` function that answers for a saved model of this task.
         commands: the side commands (``python -m ftexp.<command>``) that serve a saved model of
@@ -32,7 +101,8 @@ class ModelTask:
     """
 
     name: str
-    loader: str
+    loader: type  # a runtime-checkable Protocol class
+    call: Callable[[Any, list[str], dict[str, Any]], Any]
     auto_class: str
     peft_task: str | None
     labelled: bool = False
@@ -40,14 +110,18 @@ class ModelTask:
     predictor: str = "ftexp.predict.classes"
     commands: frozenset[str] = frozenset({"predict", "export", "latency"})
 
+    @property
+    def loader_method(self) -> str:
+        """The spec method this task loads with (``load_classifier``), for messages."""
+        return next(name for name in vars(self.loader) if name.startswith("load_"))
+
     def served_by(self, spec: Any) -> bool:
         """Whether a model spec can load a model for this task."""
-        return callable(getattr(spec, self.loader, None))
+        return isinstance(spec, self.loader)
 
     def load(self, spec: Any, labels: list[str] | None, **load_kwargs: Any) -> Any:
         """Load the pretrained model for this task from ``spec``."""
-        loader = getattr(spec, self.loader)
-        return loader(list(labels or []), **load_kwargs) if self.labelled else loader(**load_kwargs)
+        return self.call(spec, list(labels or []), load_kwargs)
 
     def load_saved(self, model_dir: Path, **load_kwargs: Any) -> Any:
         """Reload a complete saved model (``save_pretrained`` folder)."""
@@ -68,7 +142,8 @@ class ModelTask:
 
 SEQUENCE_CLASSIFICATION = ModelTask(
     "sequence classification",
-    "load_classifier",
+    LoadsClassifier,
+    _classifier,
     "AutoModelForSequenceClassification",
     "SEQ_CLS",
     labelled=True,
@@ -76,7 +151,8 @@ SEQUENCE_CLASSIFICATION = ModelTask(
 )
 TOKEN_CLASSIFICATION = ModelTask(
     "token classification",
-    "load_token_classifier",
+    LoadsTokenClassifier,
+    _token_classifier,
     "AutoModelForTokenClassification",
     "TOKEN_CLS",
     labelled=True,
@@ -85,21 +161,24 @@ TOKEN_CLASSIFICATION = ModelTask(
 )
 CAUSAL_LM = ModelTask(
     "causal language model",
-    "load_causal_lm",
+    LoadsCausalLM,
+    _causal_lm,
     "AutoModelForCausalLM",
     "CAUSAL_LM",
     commands=frozenset({"generate", "evaluate", "export", "latency"}),
 )
 MASKED_LM = ModelTask(
     "masked language model",
-    "load_masked_lm",
+    LoadsMaskedLM,
+    _masked_lm,
     "AutoModelForMaskedLM",
     "FEATURE_EXTRACTION",
     commands=frozenset({"export"}),
 )
 IMAGE_CLASSIFICATION = ModelTask(
     "image classification",
-    "load_image_classifier",
+    LoadsImageClassifier,
+    _image_classifier,
     "AutoModelForImageClassification",
     None,
     labelled=True,
@@ -136,7 +215,7 @@ def contract_problems(
         if spec is not None and not task.served_by(spec):
             issues.append(
                 f"objective={names['objective']} needs a model that can load a {task.name} "
-                f"({task.loader}()); model={names['model']} ({type(spec).__name__}) cannot: "
+                f"({task.loader_method}()); model={names['model']} ({type(spec).__name__}) cannot: "
                 "pick a matching model=..."
             )
     return issues

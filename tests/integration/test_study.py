@@ -262,6 +262,27 @@ def test_a_data_size_axis_runs_the_study_per_size_and_draws_the_learning_curve(
     assert "--train-samples='16,lots'" in capsys.readouterr().err
 
 
+def test_steps_give_every_job_the_same_optimiser_steps_and_one_validation(
+    tmp_path: Path, capsys
+) -> None:
+    study = tmp_path / "study"
+    args = ["--methods", "linear_probe", "--seeds", "1", "--lr-factors", "1", "--steps", "3"]
+    # 16 examples in batches of 8 with 2 batches per step: one step per epoch
+    small = ["data.train_samples=16", "data.batch_size=8", "trainer.accumulate_grad_batches=2"]
+    main([str(study), *args, *SHARED, *small])
+    (kept,) = [json.loads(p.read_text()) for p in (study / "results").glob("*.json")]
+    assert kept["metrics"]["trainer/global_step"] == 3  # optimiser steps, not batches
+    assert kept["metrics"]["trainer/epochs"] == 3  # as many epochs as the steps took
+    logged = (Path(kept["run_dir"]) / "csv" / "metrics.csv").read_text().splitlines()
+    header = logged[0].split(",")
+    val_rows = [r for r in logged[1:] if r.split(",")[header.index("val/acc")]]
+    assert len(val_rows) == 1  # validated once, after the last step
+    with pytest.raises(SystemExit) as refused:
+        main([str(tmp_path / "other"), *args[:-1], "-2", *SHARED])
+    assert refused.value.code == 2
+    assert "--steps=-2" in capsys.readouterr().err
+
+
 def yaml_value(path: Path, key: str) -> str:
     """The first ``key: value`` of a YAML file, as written."""
     line = next(x for x in path.read_text().splitlines() if x.strip().startswith(f"{key}:"))

@@ -8,7 +8,13 @@ from typing import Any
 
 from ftexp.errors import refusals
 from ftexp.study import __doc__ as STUDY_DOC
-from ftexp.study.curve import parse_sizes, size_label, size_override, write_curve
+from ftexp.study.curve import (
+    parse_sizes,
+    size_label,
+    size_override,
+    steps_overrides,
+    write_curve,
+)
 from ftexp.study.jobs import JobStore
 from ftexp.study.report import summarize, write_report
 from ftexp.study.search import Study
@@ -57,8 +63,20 @@ def _check_names(methods: list[str], baselines: list[str], args: argparse.Namesp
             _numbers(option, text, kind)
         except ConfigError as err:
             issues += err.problems
+    if args.steps < 0:
+        issues.append(f"--steps={args.steps}: write a number of optimiser steps > 0 (0: off)")
     if issues:
         raise ConfigError(issues)
+
+
+def _budget(args: argparse.Namespace) -> list[str]:
+    """The overrides of ``--steps`` (none without it), counted in the run's own batches."""
+    if not args.steps:
+        return []
+    from ftexp.study.jobs import compose
+
+    accumulate = compose(args.overrides).trainer.accumulate_grad_batches
+    return steps_overrides(args.steps, int(accumulate))
 
 
 def _numbers(option: str, text: str, kind: type[float] | type[int]) -> list[Any]:
@@ -111,6 +129,13 @@ def main(argv: list[str] | None = None) -> None:
         help="a data-size axis: run the whole study at each training-split size, e.g. "
         "100,1000,all (val and test stay whole); adds learning_curve.md/.png",
     )
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=0,
+        help="train every job N optimiser steps (as many epochs as that takes), validated once "
+        "at the end: the same budget at every --train-samples size (0: the configured epochs)",
+    )
     parser.add_argument("overrides", nargs="*", help="config overrides shared by every job")
     args = parser.parse_intermixed_args(argv)  # overrides may come before or after options
     methods = [m for m in args.methods.split(",") if m]
@@ -120,12 +145,13 @@ def main(argv: list[str] | None = None) -> None:
         sizes = parse_sizes(args.train_samples)
         jobs = JobStore(args.dir, retry_failed=args.retry_failed, kept_only=args.kept_only)
         by_size: dict[str, list[dict[str, Any]]] = {}
+        budget = _budget(args)
         axis: list[int | None] = sizes or [None]  # no axis: the study as configured, once
         for size in axis:
             extra = [size_override(size)] if sizes else []
             study = Study(
                 jobs=jobs,
-                overrides=[*args.overrides, *extra],
+                overrides=[*args.overrides, *budget, *extra],
                 seeds=_numbers("--seeds", args.seeds, int),
                 lr_factors=_numbers("--lr-factors", args.lr_factors, float),
                 widen=args.widen,
@@ -134,7 +160,7 @@ def main(argv: list[str] | None = None) -> None:
             rows = [summarize(study.method_rows(m)) for m in methods]
             rows += [summarize(study.baseline_rows(b)) for b in baselines]
             by_size[size_label(size)] = rows
-    task = " ".join(args.overrides)
+    task = " ".join([*args.overrides, *([f"steps={args.steps}"] if args.steps else [])])
     if sizes:
         for label, rows in by_size.items():
             (args.dir / f"train-{label}").mkdir(parents=True, exist_ok=True)

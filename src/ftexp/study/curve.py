@@ -4,6 +4,11 @@
 seeds) once per size, capping the training split only (val and test stay whole, so every size
 is scored on the same examples). The learning curve puts the sizes side by side: one column per
 size, one line per method, the best method of each size marked.
+
+With ``--steps N`` every size trains the same number of optimiser steps, validated once at the
+end: 100 examples then get as many epochs as 3,000 get steps, so a small set is trained to the
+same budget rather than stopped after a handful of steps (which would measure how fast a
+method starts, not what it makes of the data).
 """
 
 from __future__ import annotations
@@ -43,6 +48,20 @@ def size_label(size: int | None) -> str:
 def size_override(size: int | None) -> str:
     """The override that caps the training split at ``size`` (``null``: uncapped)."""
     return f"data.train_samples={'null' if size is None else size}"
+
+
+def steps_overrides(steps: int, batches_per_step: int) -> list[str]:
+    """The overrides that train exactly ``steps`` optimiser steps, however many epochs that is.
+
+    Validation runs once, after the last step: Lightning counts ``val_check_interval`` in
+    batches across epochs when ``check_val_every_n_epoch`` is null.
+    """
+    return [
+        f"++trainer.max_steps={steps}",
+        "trainer.max_epochs=-1",
+        f"trainer.val_check_interval={steps * batches_per_step}",
+        "++trainer.check_val_every_n_epoch=null",
+    ]
 
 
 def curve_markdown(by_size: dict[str, list[dict[str, Any]]]) -> str:
