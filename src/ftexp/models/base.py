@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from torch import nn
@@ -44,6 +44,15 @@ class ModelSpec(Protocol):
         ...
 
 
+@runtime_checkable
+class BuildsMetaModel(Protocol):
+    """A spec that builds its model's shapes itself (from a config) for the memory estimate."""
+
+    def meta_model(self, task: Any, labels: list[str] | None) -> Any:
+        """The model of ``task`` on the meta device: shapes only, no weights read."""
+        ...
+
+
 def notice_of(spec: Any) -> str | None:
     """The spec's ``notice`` (e.g. a licence's terms), or None for a spec that has none."""
     notice = getattr(spec, "notice", None)
@@ -63,7 +72,7 @@ def meta_backbone(spec: Any, task: Any, labels: list[str] | None) -> Any:
     """The pretrained model of ``task`` for ``spec`` on the meta device (no weights read)."""
     import torch
 
-    if callable(getattr(spec, "meta_model", None)):
+    if isinstance(spec, BuildsMetaModel):
         return spec.meta_model(task, labels)
     with torch.device("meta"):
         return task.load(spec, labels)

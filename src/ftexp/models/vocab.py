@@ -65,7 +65,7 @@ class VocabSettings:
 
 def data_problems(spec: Any, data: Any) -> list[str]:
     """``from_data`` needs data with text."""
-    if getattr(spec, "extend_vocab", None) != FROM_DATA:
+    if not isinstance(spec, VocabSettings) or spec.extend_vocab != FROM_DATA:
         return []
     from ftexp.data.base import FinetuneData
 
@@ -79,9 +79,9 @@ def data_problems(spec: Any, data: Any) -> list[str]:
 
 def extend_tokenizer(spec: Any, tokenizer: Any, texts: list[str]) -> int:
     """Add the spec's new tokens to ``tokenizer``; return how many were added (0: off)."""
-    source = getattr(spec, "extend_vocab", None)
-    if source is None:
+    if not isinstance(spec, VocabSettings) or spec.extend_vocab is None:
         return 0
+    source = spec.extend_vocab
     unknown = unknown_units(tokenizer, texts)
     if source == FROM_DATA:
         minimum = spec.extend_vocab_min_count
