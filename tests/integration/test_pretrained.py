@@ -109,15 +109,24 @@ def test_the_chinese_encoder_reads_the_three_reviews_of_the_worked_example(
 def test_dinov2_small_converted_from_its_onnx_file_gives_features_a_probe_can_use(
     tmp_path: Path,
 ) -> None:
-    """Every backbone tensor converts; 1 epoch of LoRA on 300 images is well above chance."""
+    """Every backbone tensor converts and gives the ONNX graph's features; LoRA learns on it."""
+    import torch
     from transformers import Dinov2Model
 
+    from ftexp.artifacts import PypiArtifact
+    from ftexp.models.dinov2 import TOLERANCE, feature_gap
     from ftexp.utils.config_check import check_heavy
 
     cfg = ["model=dinov2_small", "model.image_size=112", "data=fashion_mnist"]
     spec = check_heavy(compose_cfg(cfg)).model
-    _, info = Dinov2Model.from_pretrained(spec.location(), output_loading_info=True)
+    model, info = Dinov2Model.from_pretrained(spec.location(), output_loading_info=True)
     assert not any(info.values()), info
+    onnx_file = PypiArtifact(**spec.artifact).local_path()
+    assert feature_gap(model, onnx_file) < 1e-4  # float32 on CPU: ~1.4e-5
+    weight = model.encoder.layer[3].attention.q_proj.weight
+    with torch.no_grad():
+        weight.mul_(1.01)  # one matrix 1% off: the check the conversion runs must see it
+    assert feature_gap(model, onnx_file) > TOLERANCE
     run = [*QUIET, *cfg, "method=lora", "data.max_samples=300", "trainer.max_epochs=1"]
     metrics = train(compose_cfg(run, tmp_path))
     assert metrics["test/acc"] >= 0.3, metrics  # ten classes: chance is 0.1

@@ -4,8 +4,9 @@ The artifact is an ONNX graph (a DINOv2 backbone plus a decoder this project doe
 named initializers carry Hugging Face ``Dinov2Model`` names; the linear layers' weights are
 anonymous ``MatMul`` inputs, named here by the node that reads them (and transposed); the
 position embeddings are split in two (the class token's and the patches'). Every tensor of
-``Dinov2Model`` must load from the converted folder, none missing and none left over, or the
-conversion stops.
+``Dinov2Model`` must load from the converted folder, none missing and none left over, and the
+converted model must give the ONNX backbone's own features (run by ``onnxruntime`` on a seeded
+image) to within ``TOLERANCE``, or the conversion stops.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from ftexp.models.convert import save_tensors
 
 BACKBONE = "backbone."
 MATMUL_NODE = re.compile(r"^/backbone/(.+)/MatMul$")
+FEATURES = "/backbone/layernorm/Add_1_output_0"  # the final layer norm: last_hidden_state
+TOLERANCE = 1e-3  # largest absolute difference of any feature (float32 on CPU gives ~2e-5)
 
 
 @dataclass
@@ -37,15 +40,17 @@ class FromDinov2Onnx:
 
     def name(self) -> str:
         """The kind of conversion."""
-        return "dinov2-hf-v1"
+        return "dinov2-hf-v2"  # v2: checked against the ONNX graph's features
 
     def problems(self) -> list[str]:
-        """The ONNX graph is read with ``onnx``."""
+        """The ONNX graph is read with ``onnx`` and run with ``onnxruntime`` for the check."""
         import importlib.util
 
-        if importlib.util.find_spec("onnx") is None:
+        missing = [m for m in ("onnx", "onnxruntime") if importlib.util.find_spec(m) is None]
+        if missing:
             return [
-                "model=dinov2_small is converted from an ONNX file: pip install 'ftexp[vision]'"
+                f"model=dinov2_small is converted from an ONNX file and checked against it "
+                f"({', '.join(missing)} missing): pip install 'ftexp[vision]'"
             ]
         return []
 
@@ -71,10 +76,16 @@ class FromDinov2Onnx:
         # written under the hub checkpoint's names: transformers maps them to its own on load
         config.save_pretrained(out)
         save_tensors(tensors, out / "model.safetensors")
-        _, info = Dinov2Model.from_pretrained(out, output_loading_info=True)
+        model, info = Dinov2Model.from_pretrained(out, output_loading_info=True)
         wrong = {k: sorted(v)[:5] for k, v in info.items() if v}
         if wrong:
             raise ArtifactError(f"{source.name} is not a DINOv2 backbone of this shape: {wrong}")
+        gap = feature_gap(model, source)
+        if not gap <= TOLERANCE:
+            raise ArtifactError(
+                f"{source.name}: the converted backbone's features differ from the ONNX graph's "
+                f"by up to {gap:.2e} (more than {TOLERANCE:.0e}); the conversion is wrong"
+            )
         BitImageProcessorPil(  # DINOv2's own: resize 256, crop 224, ImageNet statistics
             size={"shortest_edge": 256},
             crop_size={"height": 224, "width": 224},
@@ -114,3 +125,31 @@ class FromDinov2Onnx:
         patch_positions = positions["Reshape"].reshape(1, -1, cls_position.shape[-1])
         out["embeddings.position_embeddings"] = torch.cat([cls_position, patch_positions], dim=1)
         return out
+
+
+def feature_gap(model: Any, source: Path) -> float:
+    """The largest absolute difference between ``model``'s features and the ONNX backbone's.
+
+    Both read the same seeded image, at the graph's input size; the ONNX graph is asked for its
+    final layer norm's output (an inner tensor, added as a graph output), run by ``onnxruntime``.
+    """
+    import onnx
+    import onnxruntime
+    import torch
+
+    graph = onnx.load(str(source))
+    graph.graph.output.append(
+        onnx.helper.make_tensor_value_info(FEATURES, onnx.TensorProto.FLOAT, None)
+    )
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3  # the added output has no declared shape: expected
+    session = onnxruntime.InferenceSession(
+        graph.SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )
+    given = session.get_inputs()[0]
+    channels, height, width = given.shape[1:]  # e.g. 3, 224, 224 (the batch size is free)
+    image = torch.randn(1, channels, height, width, generator=torch.Generator().manual_seed(0))
+    (theirs,) = session.run([FEATURES], {given.name: image.numpy()})
+    with torch.no_grad():
+        ours = model.eval()(pixel_values=image).last_hidden_state
+    return float((ours - torch.from_numpy(theirs)).abs().max())
