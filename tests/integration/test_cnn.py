@@ -215,7 +215,7 @@ def tiny_dinov2(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("method", ["linear_probe", "adapter"])
+@pytest.mark.parametrize("method", ["linear_probe", "adapter", "vpt method.deep=true"])
 def test_a_dinov2_folder_trains_at_the_image_size_asked_for(
     method: str, tiny_dinov2: Path, tmp_path: Path
 ) -> None:
@@ -226,7 +226,8 @@ def test_a_dinov2_folder_trains_at_the_image_size_asked_for(
 
     vit = [a for a in CNN if not a.startswith("model=")]
     model = ["model=hf", f"model.name_or_path={tiny_dinov2}", "model.image_size=8"]
-    cfg = compose_cfg([*vit, *model, f"method={method}", "trainer.max_epochs=1"], tmp_path)
+    chosen = f"method={method}".split()  # an option, and its settings where given
+    cfg = compose_cfg([*vit, *model, *chosen, "trainer.max_epochs=1"], tmp_path)
     processor = instantiate(cfg.model, _convert_="all").load_processor()
     image = np.repeat(fixture_image()[..., None], 3, -1)
     assert processor(images=[image], return_tensors="pt")["pixel_values"].shape[-2:] == (8, 8)
@@ -237,6 +238,8 @@ def test_a_dinov2_folder_trains_at_the_image_size_asked_for(
     with torch.inference_mode():
         logits = reloaded(**processor(images=[image], return_tensors="pt")).logits
     assert logits.shape == (1, 10)
+    if "deep" in method:  # DINOv2 keeps its blocks under encoder.layer: the second one's prompts
+        assert reloaded.visual_prompts.deeper.shape[0] == 1
 
 
 def test_a_models_notice_is_printed_and_kept_in_the_run_log(

@@ -106,6 +106,40 @@ def test_visual_prompts_join_the_patch_sequence_and_alone_train_with_the_head() 
     assert trainable == {"visual_prompts.prompts", "classifier.weight", "classifier.bias"}
 
 
+def test_deep_visual_prompts_give_every_block_its_own_tokens_and_reload(tmp_path: Path) -> None:
+    from hydra.utils import instantiate
+    from safetensors.torch import load_file
+
+    from ftexp.contract import IMAGE_CLASSIFICATION
+    from ftexp.reload import load_run
+    from ftexp.run import train
+
+    deep = [*VISION, "method=vpt", "method.num_tokens=3", "method.deep=true"]
+    cfg = compose_cfg(deep)
+    model = instantiate(cfg.model, _convert_="all").load_image_classifier(["a", "b"])
+    pixels = torch.rand(2, 3, 8, 8)
+    plain = model.vit(pixels).last_hidden_state.shape[1]
+    prompted = instantiate(cfg.method, _convert_="all").apply(model, IMAGE_CLASSIFICATION)
+    blocks = model.config.num_hidden_layers
+    prompts = prompted.visual_prompts
+    assert prompts.deeper.shape == (blocks - 1, 3, model.config.hidden_size)
+    assert prompted.vit(pixels).last_hidden_state.shape[1] == plain + 3  # replaced, not added
+    (grad,) = torch.autograd.grad(prompted(pixel_values=pixels).logits.sum(), prompts.deeper)
+    assert all(grad[b].abs().sum() > 0 for b in range(blocks - 1))  # every block reads its own
+    trainable = {n for n, p in prompted.named_parameters() if p.requires_grad}
+    assert trainable == {
+        "visual_prompts.prompts",
+        "visual_prompts.deeper",
+        "classifier.weight",
+        "classifier.bias",
+    }
+
+    train(compose_cfg([*deep, "trainer.max_epochs=1"], tmp_path))
+    saved = load_file(tmp_path / "model" / "visual_prompts.safetensors")
+    reloaded, _, _ = load_run(tmp_path)
+    assert torch.equal(reloaded.visual_prompts.deeper, saved["visual_prompts.deeper"])
+
+
 def test_visual_prompts_are_refused_for_a_text_model_before_weights_load() -> None:
     from ftexp.errors import ConfigError
     from ftexp.utils.config_check import check_light

@@ -1,7 +1,8 @@
-"""Visual prompt tuning (VPT, Jia et al. 2022, arXiv:2203.12119), the shallow form.
+"""Visual prompt tuning (VPT, Jia et al. 2022, arXiv:2203.12119), shallow or deep.
 
 Learned tokens are inserted into a vision transformer's sequence right after the class token,
-before the first block; only they and the head train. PEFT's prompt methods prepend to a text
+before the first block (shallow); ``deep`` gives every later block's input its own tokens in
+the same positions. Only they and the head train. PEFT's prompt methods prepend to a text
 model's input embeddings; an image model has none, so this lives here.
 """
 
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
 
 # the module whose output is the token sequence (class token first), by Hugging Face model_type
 FAMILY_EMBEDDINGS = {"vit": "embeddings", "dinov2": "embeddings", "deit": "embeddings"}
+# where the list of blocks lies (deep VPT prompts their inputs): transformers 5 names it
+# ``layers`` on ViT and DeiT, ``encoder.layer`` on DINOv2 (and on every family before 5)
+BLOCK_PATHS = ("layers", "encoder.layer")
 PROMPTS = "visual_prompts"
 
 
@@ -30,6 +34,8 @@ class VisualPromptTuning(OwnWeightsMethod):
     Attributes:
         num_tokens: how many prompt tokens (the paper: 1-200, often 10-50).
         dropout: dropout on the prompt tokens while training.
+        deep: every block's input gets its own tokens (VPT-deep: num_tokens x blocks in all),
+            not only the first block's.
     """
 
     weights_file: ClassVar[str] = "visual_prompts.safetensors"
@@ -38,6 +44,7 @@ class VisualPromptTuning(OwnWeightsMethod):
     lr: float = 1e-2
     num_tokens: int = 10
     dropout: float = 0.0
+    deep: bool = False
 
     def problems(self) -> list[str]:
         """Check the number of tokens and the dropout."""
@@ -76,12 +83,18 @@ class VisualPromptTuning(OwnWeightsMethod):
             raise ValueError(issues[0])
         embeddings = getattr(model.base_model, FAMILY_EMBEDDINGS[str(family)])
         config: Any = model.config
+        base: Any = model.base_model
+        path = next(p for p in BLOCK_PATHS if _has_submodule(base, p))
+        blocks: Any = base.get_submodule(path)
         train_head_and(model, [])
+        depth = len(blocks) if self.deep else 1
         prompts = VisualPrompts(
-            self.num_tokens, config.hidden_size, config.patch_size, self.dropout
+            self.num_tokens, config.hidden_size, config.patch_size, self.dropout, depth
         )
         model.add_module(PROMPTS, prompts.to(next(model.parameters()).device))
         embeddings.register_forward_hook(lambda _module, _inputs, tokens: prompts(tokens))
+        for index in range(1, depth):
+            blocks[index].register_forward_pre_hook(prompts.block_hook(index), with_kwargs=True)
         return model
 
     def merged(self, model: nn.Module) -> nn.Module:
@@ -92,3 +105,11 @@ class VisualPromptTuning(OwnWeightsMethod):
             "method=vpt trains prompt tokens that are inputs, not weights, so it cannot be "
             "merged into the base; export it with --adapter (it reloads with ftexp.reload)"
         )
+
+
+def _has_submodule(module: Any, path: str) -> bool:
+    try:
+        module.get_submodule(path)
+    except AttributeError:
+        return False
+    return True
