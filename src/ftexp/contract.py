@@ -233,7 +233,7 @@ def fits(objective: Any, data: Any) -> bool:
 
 def run_identity(method: Any, spec: Any, objective: Any) -> dict[str, str]:
     """What a checkpoint records of the run that wrote it, so a resume can be checked."""
-    family = spec.model_type() if callable(getattr(spec, "model_type", None)) else None
+    family = spec.model_type()
     return {
         "method": type(method).__name__,
         "model": f"{type(spec).__name__} ({family or 'unknown family'})",

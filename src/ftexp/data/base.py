@@ -126,6 +126,10 @@ class FinetuneData:
         """Class names (index = class id) for labelled data (after ``load``), else None."""
         return None
 
+    def stated_class_names(self) -> list[str] | None:
+        """The class names the config states, before any row is read (None: not stated)."""
+        return None
+
     # ---- the shared pipeline --------------------------------------------------------------
     def problems(self) -> list[str]:
         """Validate the shared settings, then the source (headers only)."""

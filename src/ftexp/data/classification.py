@@ -72,6 +72,10 @@ class ClassificationData(FinetuneData):
             issues += column_problems(files, [self.text_column, self.label_column])
         return issues
 
+    def stated_class_names(self) -> list[str] | None:
+        """``data.labels`` where the config names the classes."""
+        return self.labels
+
     def class_names(self) -> list[str]:
         """Class names, index = class id (after ``load`` when inferred from the data)."""
         if self.labels is None:

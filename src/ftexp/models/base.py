@@ -27,6 +27,14 @@ class ModelSpec(Protocol):
         """The Hugging Face ``model_type`` (``bert``, ``llama``...), read without weights."""
         ...
 
+    def config_values(self) -> dict[str, Any]:
+        """What the config check reads of the model's config, without weights.
+
+        E.g. ``model_type``, ``vocab_size``, ``max_position_embeddings``; ``{}`` where the
+        config cannot be read offline.
+        """
+        ...
+
     def load_processor(self) -> Any:
         """Load what turns raw inputs into model inputs (tokenizer, image processor)."""
         ...

@@ -303,7 +303,7 @@ def _model_fit_problems(built: dict[str, Any]) -> list[str]:
     spec, data, method = built.get("model"), built.get("data"), built.get("method")
     if spec is None:
         return []
-    values = spec.config_values() if callable(getattr(spec, "config_values", None)) else {}
+    values = spec.config_values()
     issues = []
     vocabulary, drawn = values.get("vocab_size"), getattr(data, "vocab_size", None)
     if isinstance(vocabulary, int) and isinstance(drawn, int) and drawn > vocabulary:

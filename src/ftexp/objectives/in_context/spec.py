@@ -72,8 +72,8 @@ class InContext(ScoredAsClassifier, Objective):
 
     def data_problems(self, data: Any) -> list[str]:
         """The label words against the data's classes, where the config names them."""
-        classes = getattr(data, "labels", None)
-        if not isinstance(classes, list):
+        classes = data.stated_class_names()
+        if classes is None:
             return []  # read from the rows: checked when they load
         return self.word_problems([str(name) for name in classes])
 
