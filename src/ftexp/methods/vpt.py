@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ftexp.methods.base import train_head_and
 from ftexp.methods.own_weights import OwnWeightsMethod
+from ftexp.utils.params import transformer_blocks
 
 if TYPE_CHECKING:
     from torch import nn
@@ -21,9 +22,6 @@ if TYPE_CHECKING:
 
 # the module whose output is the token sequence (class token first), by Hugging Face model_type
 FAMILY_EMBEDDINGS = {"vit": "embeddings", "dinov2": "embeddings", "deit": "embeddings"}
-# where the list of blocks lies (deep VPT prompts their inputs): transformers 5 names it
-# ``layers`` on ViT and DeiT, ``encoder.layer`` on DINOv2 (and on every family before 5)
-BLOCK_PATHS = ("layers", "encoder.layer")
 PROMPTS = "visual_prompts"
 
 
@@ -83,18 +81,15 @@ class VisualPromptTuning(OwnWeightsMethod):
             raise ValueError(issues[0])
         embeddings = getattr(model.base_model, FAMILY_EMBEDDINGS[str(family)])
         config: Any = model.config
-        base: Any = model.base_model
-        path = next(p for p in BLOCK_PATHS if _has_submodule(base, p))
-        blocks: Any = base.get_submodule(path)
+        blocks = list(transformer_blocks(model)) if self.deep else []
         train_head_and(model, [])
-        depth = len(blocks) if self.deep else 1
         prompts = VisualPrompts(
-            self.num_tokens, config.hidden_size, config.patch_size, self.dropout, depth
+            self.num_tokens, config.hidden_size, config.patch_size, self.dropout, len(blocks) or 1
         )
         model.add_module(PROMPTS, prompts.to(next(model.parameters()).device))
         embeddings.register_forward_hook(lambda _module, _inputs, tokens: prompts(tokens))
-        for index in range(1, depth):
-            blocks[index].register_forward_pre_hook(prompts.block_hook(index), with_kwargs=True)
+        for index, block in enumerate(blocks[1:], start=1):  # the first reads the embeddings'
+            block.register_forward_pre_hook(prompts.block_hook(index), with_kwargs=True)
         return model
 
     def merged(self, model: nn.Module) -> nn.Module:
@@ -105,11 +100,3 @@ class VisualPromptTuning(OwnWeightsMethod):
             "method=vpt trains prompt tokens that are inputs, not weights, so it cannot be "
             "merged into the base; export it with --adapter (it reloads with ftexp.reload)"
         )
-
-
-def _has_submodule(module: Any, path: str) -> bool:
-    try:
-        module.get_submodule(path)
-    except AttributeError:
-        return False
-    return True
