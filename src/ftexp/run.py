@@ -64,7 +64,7 @@ def build(parts: Parts, cfg: DictConfig | None = None) -> tuple[Any, DataModule]
         name = type(objective).__name__
         raise ConfigError([f"eval_sets score classifiers; objective {name} is not one"])
     module.eval_sets = sets
-    return module, DataModule(data)
+    return module, DataModule(data, batch_repeats=objective.batch_repeats)
 
 
 def train(cfg: DictConfig, checked: Parts | None = None) -> dict[str, float]:

@@ -48,8 +48,19 @@ def ftexp(run_dir: Path, *options: str) -> subprocess.Popen[str]:
         # masks drawn each step, an auxiliary head and learned loss weights: all resumed
         ([*RUN, "objective=multitask", "objective/weighting=uncertainty"], 10),
         (SAMPLED, 6),
+        # two optimiser steps per sample batch, two batches per step: killed after 6 batches,
+        # the resumed run trains the kept replies of both slots again
+        (
+            [
+                *SAMPLED,
+                "objective.num_iterations=2",
+                "trainer.accumulate_grad_batches=2",
+                "trainer.val_check_interval=6",
+            ],
+            12,
+        ),
     ],
-    ids=["plain", "augmented", "multitask", "rloo-sampled"],
+    ids=["plain", "augmented", "multitask", "rloo-sampled", "rloo-reused"],
 )
 def test_kill_9_mid_epoch_then_resume_gives_the_uninterrupted_result(
     tmp_path: Path, options: list[str], batches: int

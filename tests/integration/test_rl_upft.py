@@ -89,6 +89,19 @@ def test_grpo_raises_a_toy_reward(variant: str, tmp_path: Path) -> None:
     assert metrics["test/reward"] >= 0
 
 
+def test_num_iterations_trains_each_sample_batch_again_off_policy(tmp_path: Path) -> None:
+    options = ["objective=rl", "objective.num_iterations=2", "objective.samples_every=1"]
+    train(compose_cfg([*options, *TOY_RL, "trainer.max_epochs=2"], tmp_path))
+    clipped = logged(tmp_path, "train/clipped")
+    assert len(clipped) == 12  # 3 batches x 2 iterations x 2 epochs: one optimiser step each
+    fresh, again = clipped[0::2], clipped[1::2]
+    assert fresh == [0.0] * 6  # sampled by the policy that trains on them: every ratio is 1
+    assert max(again) > 0  # one step later the ratio has moved and the clip holds tokens back
+    samples = [json.loads(x) for x in (tmp_path / "samples.jsonl").read_text().splitlines()]
+    sampled = [s for s in samples if s["stage"] == "train"]
+    assert len(sampled) == 6 * 2  # replies sampled on the first pass only (2 prompts each)
+
+
 def test_rl_without_a_trained_classifier_fails_at_config_time(tmp_path: Path) -> None:
     cfg = compose_cfg(
         [*BASE, "objective=rl", "data=review_prompts", f"objective.reward.run_dir={tmp_path}"]

@@ -12,6 +12,7 @@ from ftexp.data.prompts import PromptData
 from ftexp.objectives.rl import RL, RLLoss
 from ftexp.objectives.rl.losses import (
     Clip,
+    clipped_share,
     group_advantages,
     leave_one_out_advantages,
     policy_loss,
@@ -50,6 +51,21 @@ def test_ratios_are_clipped_per_token_or_per_reply() -> None:
     # gspo: one ratio per reply, the geometric mean of its tokens'
     r1 = 1.5 ** (1 / 3)
     assert loss_of("gspo", policy, old) == pytest.approx((-min(r1, 1.2) + 1.6) / 2)
+
+
+def test_the_clipped_share_counts_tokens_the_clip_holds_back() -> None:
+    old = torch.zeros(2, 3)
+    assert clipped_share("grpo", old, old, ADVANTAGES, WEIGHTS, CLIP).item() == 0  # on-policy
+    # reply 1 (A = 1): token 1 at 1.5 > 1.2 binds, token 2 at 0.5 does not (A > 0 lets it fall);
+    # reply 2 (A = -2): its one reply token at 0.5 < 0.8 binds; its padding never counts
+    policy = torch.tensor([[math.log(1.5), math.log(0.5), 0.0], [math.log(0.5), 9.0, 9.0]])
+    assert clipped_share("grpo", policy, old, ADVANTAGES, WEIGHTS, CLIP).item() == pytest.approx(
+        2 / 4
+    )
+    # clip-higher up to 1.6 releases the first token
+    assert clipped_share(
+        "dapo", policy, old, ADVANTAGES, WEIGHTS, Clip(0.2, 0.6)
+    ).item() == pytest.approx(1 / 4)
 
 
 def test_advantages_standardise_or_leave_one_out() -> None:

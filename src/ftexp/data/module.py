@@ -19,12 +19,15 @@ class DataModule(L.LightningDataModule):
     Train, val and test are sharded over the ranks of ddp/fsdp/deepspeed by
     ``ShardedBatchSampler``: every example is seen by exactly one rank, and metrics computed
     with torchmetrics (or ``FinetuneModule.log_mean``) count each example once. The training
-    loader is resumable mid-epoch and draws from its own generator.
+    loader is resumable mid-epoch and draws from its own generator. ``batch_repeats``
+    (the objective's): each optimiser step's training batches are served that many times in
+    a row (the trainer's ``accumulate_grad_batches`` batches make one step).
     """
 
-    def __init__(self, data: FinetuneData) -> None:
+    def __init__(self, data: FinetuneData, batch_repeats: int = 1) -> None:
         super().__init__()
         self.data = data
+        self.batch_repeats = batch_repeats
 
     def setup(self, stage: str | None = None) -> None:
         """Read, split and encode once."""
@@ -50,6 +53,8 @@ class DataModule(L.LightningDataModule):
             )
         grouped = data.group_by_length or not train
         fresh = train and data.varies_per_draw  # e.g. augmentation: seeded by the draw
+        repeats = self.batch_repeats if train else 1
+        span = self.trainer.accumulate_grad_batches if repeats > 1 and self.trainer else 1
         sampler = ShardedBatchSampler(
             len(examples),
             data.batch_size if train else data.eval_batch_size,
@@ -57,7 +62,16 @@ class DataModule(L.LightningDataModule):
             lengths=[data.length(x) for x in examples] if grouped else None,
             shuffle=train,
             tag_epoch=fresh,
+            repeats=repeats,
+            span=span,
         )
+        if repeats > 1 and len(sampler) == 0:
+            raise DataError(
+                data.origin(),
+                f"the train split makes fewer batches than one optimiser step's {span} "
+                f"(accumulate_grad_batches), so objective.num_iterations has nothing to repeat",
+                fix="add rows, or lower data.batch_size or trainer.accumulate_grad_batches",
+            )
         return split_loader(
             EpochDraws(examples) if fresh else examples,
             train=train,

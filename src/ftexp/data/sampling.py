@@ -34,10 +34,14 @@ class ShardedBatchSampler(Sampler[list[int]]):
         shuffle: bool = True,
         group_size: int = 50,
         tag_epoch: bool = False,
+        repeats: int = 1,
+        span: int = 1,
     ) -> None:
         self.size, self.batch_size, self.seed = size, batch_size, seed
         self.lengths, self.shuffle, self.group_size = lengths, shuffle, group_size
         self.tag_epoch = tag_epoch  # yield ``epoch * size + index``: see ``EpochDraws``
+        # each run of ``span`` batches (one optimiser step's) served ``repeats`` times in a row
+        self.repeats, self.span = repeats, span
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -56,7 +60,10 @@ class ShardedBatchSampler(Sampler[list[int]]):
         world = _world()[1]
         width = self.batch_size * world
         count, tail = divmod(self.size, width)
-        return count + (1 if tail and (tail >= world or count == 0) else 0)
+        batches = count + (1 if tail and (tail >= world or count == 0) else 0)
+        if self.repeats == 1:
+            return batches
+        return batches // self.span * self.span * self.repeats
 
     def __iter__(self) -> Iterator[list[int]]:
         rank, world = _world()
@@ -79,7 +86,19 @@ class ShardedBatchSampler(Sampler[list[int]]):
         if small and len(batches) > 1:
             tail = batches.pop(small[0])
             batches[max(small[0] - 1, 0)] += tail
-        return batches
+        return self._repeated(batches)
+
+    def _repeated(self, batches: list[list[int]]) -> list[list[int]]:
+        """Each run of ``span`` batches ``repeats`` times in a row; a short last run is dropped.
+
+        A short run would put its repeats into one optimiser step (Lightning steps every
+        ``span`` batches), so it is left out of the epoch rather than trained on wrongly.
+        """
+        if self.repeats == 1:
+            return batches
+        runs = [batches[i : i + self.span] for i in range(0, len(batches), self.span)]
+        whole = [run for run in runs if len(run) == self.span]
+        return [batch for run in whole for _ in range(self.repeats) for batch in run]
 
     def _shuffled(self, width: int) -> list[list[int]]:
         generator = torch.Generator().manual_seed(self.seed + self.epoch)

@@ -58,6 +58,15 @@ class Objective:
         return False
 
     @property
+    def batch_repeats(self) -> int:
+        """Times each group of training batches (one optimiser step's) is served in a row.
+
+        1 by default; an objective that trains several steps on one batch of samples (GRPO's
+        ``num_iterations``) asks for more, and the data's sampler repeats the batches.
+        """
+        return 1
+
+    @property
     def seeded(self) -> bool:
         """Whether the run's seed changes what this objective does (false: one seed says all)."""
         return self.trains

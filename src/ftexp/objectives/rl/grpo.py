@@ -3,30 +3,79 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 import torch
 
 from ftexp.memory.passes import ModelPass
-from ftexp.objectives.module import Batch, Stage
+from ftexp.objectives.module import Batch, Stage, every_rank, own_rank_state
 from ftexp.objectives.reference import ReferencePolicyModule
-from ftexp.objectives.rl.losses import Clip, group_advantages, k3_kl, policy_loss
+from ftexp.objectives.rl.losses import (
+    Clip,
+    clipped_share,
+    group_advantages,
+    k3_kl,
+    policy_loss,
+)
 from ftexp.objectives.rl.sampling import prompt_batch, sample, token_logps
 from ftexp.objectives.rl.spec import RL
 from ftexp.rewards import named_rewards, score
 
 
+@dataclass
+class SampledReplies:
+    """One batch's sampled replies and what its policy-gradient steps read of them."""
+
+    prompt_ids: torch.Tensor
+    sequences: torch.Tensor
+    mask: torch.Tensor
+    response: torch.Tensor
+    rewards: torch.Tensor
+    each: dict[str, torch.Tensor]
+    advantages: torch.Tensor
+    old: torch.Tensor | None = None  # the sampling policy's token log-probabilities
+    reference: torch.Tensor | None = None  # the reference model's
+
+    @property
+    def start(self) -> int:
+        """Where the replies begin in ``sequences`` (after the left-padded prompts)."""
+        return self.prompt_ids.shape[1]
+
+    def state(self) -> dict[str, Any]:
+        """Plain tensors (on the CPU) for a checkpoint that loads with ``weights_only``."""
+        return dict(vars(self.to(torch.device("cpu"))))
+
+    def to(self, device: torch.device) -> SampledReplies:
+        """The same replies on ``device``."""
+
+        def moved(tensor: torch.Tensor | None) -> Any:
+            return None if tensor is None else tensor.to(device)
+
+        return SampledReplies(
+            moved(self.prompt_ids),
+            moved(self.sequences),
+            moved(self.mask),
+            moved(self.response),
+            moved(self.rewards),
+            {name: moved(value) for name, value in self.each.items()},
+            moved(self.advantages),
+            moved(self.old),
+            moved(self.reference),
+        )
+
+
 class GRPOModule(ReferencePolicyModule):
-    """GRPO (Shao et al. 2024, arXiv:2402.03300), one policy update per batch of samples.
+    """GRPO (Shao et al. 2024, arXiv:2402.03300): ``num_iterations`` updates per batch of samples.
 
     Per prompt, ``group_size`` responses are sampled and scored by the rewards (their weighted
     sum); advantages compare each reward with its group's (``advantages``). The loss per response
     token is the clipped surrogate plus ``kl_beta`` times the k3 estimate of
     ``KL(π || π_ref)``, averaged as ``objective.loss_type`` says (reference: see
     ``ReferencePolicyModule``). Logs ``train/reward`` (and ``train/reward_<name>`` per named
-    reward), ``train/kl``, ``val/reward`` (greedy) and writes sample generations to
-    ``<run>/samples.jsonl``.
+    reward), ``train/kl``, ``train/clipped`` (the share of tokens the clip holds back),
+    ``val/reward`` (greedy) and writes sample generations to ``<run>/samples.jsonl``.
     """
 
     eval_means = ("reward",)
@@ -42,6 +91,8 @@ class GRPOModule(ReferencePolicyModule):
         self.samples_every = settings.samples_every
         high = settings.epsilon if settings.epsilon_high is None else settings.epsilon_high
         self.clip = Clip(settings.epsilon, high)
+        # num_iterations > 1: each accumulation slot's sampled replies, trained on again
+        self.kept: dict[int, SampledReplies] = {}
 
     def advantages(self, rewards: torch.Tensor) -> torch.Tensor:
         """Each reply's reward against its group's: standardised GRPO advantages."""
@@ -87,11 +138,63 @@ class GRPOModule(ReferencePolicyModule):
         ]
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
-        """Sample a group per prompt, score, and take one policy-gradient step.
+        """Sample a group per prompt, score, and take a policy-gradient step.
 
+        With ``num_iterations`` (mu) above 1 the data serves each optimiser step's batches mu
+        times in a row: the first time they are sampled and kept, the next mu - 1 times the
+        kept replies train again against the log-probabilities they were sampled with.
         Training differs from evaluation in kind (a sampled group and a policy-gradient
         loss, not greedy replies), so it replaces the template's route to ``step``.
         """
+        assert self.model is not None
+        span = self.trainer.accumulate_grad_batches
+        position = batch_idx % (span * self.settings.num_iterations)
+        slot = position % span
+        if position < span:
+            replies = self._sampled(batch, batch_idx)
+            policy = token_logps(self.model, replies.sequences, replies.mask, replies.start)
+            replies.reference = self._reference_logps(
+                replies.sequences, replies.mask, replies.start
+            )
+            # sampled by this very policy: every ratio is 1, its gradient the policy gradient
+            replies.old = policy.detach()
+            if self.settings.num_iterations > 1:
+                self.kept[slot] = replies
+        else:
+            replies = self._kept_for(batch, slot)
+            policy = token_logps(self.model, replies.sequences, replies.mask, replies.start)
+        assert replies.old is not None
+        assert replies.reference is not None
+        kl = k3_kl(policy, replies.reference)
+        weights = replies.response.float()
+        loss = policy_loss(
+            self.settings.loss_type,
+            policy,
+            replies.old,
+            replies.advantages,
+            kl,
+            weights,
+            self.clip,
+            self.kl_beta,
+            self.max_new_tokens,
+        )
+        size = replies.sequences.shape[0]
+        self.log("train/loss", loss, prog_bar=True, batch_size=size)
+        self.log("train/reward", replies.rewards.mean(), prog_bar=True, batch_size=size)
+        if len(replies.each) > 1:
+            for name, value in replies.each.items():
+                self.log(f"train/reward_{name}", value.mean(), batch_size=size)
+        mean_kl = (kl * weights).sum() / weights.sum().clamp(min=1)
+        self.log("train/kl", mean_kl, batch_size=size)
+        self.log("train/response_tokens", weights.sum(1).mean(), batch_size=size)
+        clipped = clipped_share(
+            self.settings.loss_type, policy, replies.old, replies.advantages, weights, self.clip
+        )
+        self.log("train/clipped", clipped, batch_size=size)
+        return loss
+
+    def _sampled(self, batch: Batch, batch_idx: int) -> SampledReplies:
+        """A group of replies per prompt of ``batch``, with their rewards and advantages."""
         assert self.model is not None
         prompts = prompt_batch(batch)
         start = prompts["input_ids"].shape[1]
@@ -105,35 +208,37 @@ class GRPOModule(ReferencePolicyModule):
         )
         texts = self._texts(sequences, start, response)
         rewards, each = self.rewards_of(batch, texts, self.group_size)
-        advantages = self.advantages(rewards)
-        policy = token_logps(self.model, sequences, mask, start)
-        kl = k3_kl(policy, self._reference_logps(sequences, mask, start))
-        weights = response.float()
-        # one update per sample batch: the sampling policy is this one (every ratio is 1,
-        # its gradient is the policy gradient)
-        loss = policy_loss(
-            self.settings.loss_type,
-            policy,
-            policy.detach(),
-            advantages,
-            kl,
-            weights,
-            self.clip,
-            self.kl_beta,
-            self.max_new_tokens,
-        )
-        size = len(texts)
-        self.log("train/loss", loss, prog_bar=True, batch_size=size)
-        self.log("train/reward", rewards.mean(), prog_bar=True, batch_size=size)
-        if len(each) > 1:
-            for name, value in each.items():
-                self.log(f"train/reward_{name}", value.mean(), batch_size=size)
-        mean_kl = (kl * weights).sum() / weights.sum().clamp(min=1)
-        self.log("train/kl", mean_kl, batch_size=size)
-        self.log("train/response_tokens", weights.sum(1).mean(), batch_size=size)
         if batch_idx % self.samples_every == 0:
             self._write_samples("train", texts[:: self.group_size], rewards[:: self.group_size])
-        return loss
+        return SampledReplies(
+            prompts["input_ids"], sequences, mask, response, rewards, each, self.advantages(rewards)
+        )
+
+    def _kept_for(self, batch: Batch, slot: int) -> SampledReplies:
+        """The replies kept for ``slot``, which must have been sampled from this batch's prompts."""
+        replies = self.kept.get(slot)
+        prompts = prompt_batch(batch)["input_ids"]
+        if replies is None or not torch.equal(replies.prompt_ids.to(prompts.device), prompts):
+            raise RuntimeError(
+                "objective.num_iterations: this batch repeats one whose sampled replies are "
+                "not kept (a checkpoint from another world size or accumulate_grad_batches?)"
+            )
+        return replies.to(self.device)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Keep the replies a resumed run trains on again (every rank's: they differ)."""
+        super().on_save_checkpoint(checkpoint)
+        if self.settings.num_iterations > 1:
+            kept = {slot: replies.state() for slot, replies in self.kept.items()}
+            checkpoint["ftexp_kept_replies"] = every_rank({"kept": kept})
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Restore the kept replies of ``num_iterations`` (see ``on_save_checkpoint``)."""
+        super().on_load_checkpoint(checkpoint)
+        states = checkpoint.get("ftexp_kept_replies")
+        if states is not None:
+            kept = own_rank_state(states)["kept"]
+            self.kept = {int(slot): SampledReplies(**state) for slot, state in kept.items()}
 
     def step(self, batch: Batch, stage: Stage) -> None:
         """Mean reward of greedy replies to held-out prompts (val / test)."""

@@ -120,3 +120,22 @@ def policy_loss(
     clipped = torch.clamp(ratio, 1 - clip.low, 1 + clip.high)
     surrogate = -torch.minimum(ratio * advantage, clipped * advantage)
     return form.reduce(surrogate + kl_beta * kl, weights, max_new_tokens)
+
+
+def clipped_share(
+    loss_type: str,
+    policy: torch.Tensor,
+    old: torch.Tensor,
+    advantages: torch.Tensor,
+    weights: torch.Tensor,
+    clip: Clip,
+) -> torch.Tensor:
+    """Share of reply tokens whose clip binds (no gradient through them): 0 on-policy.
+
+    A token is clipped where its ratio has left ``[1 - low, 1 + high]`` in the direction its
+    advantage pushes (above with a positive advantage, below with a negative one).
+    """
+    ratio = RL_LOSSES[RLLoss(loss_type)].ratios(policy, old, weights).detach()
+    advantage = advantages.unsqueeze(1)
+    binds = ((ratio > 1 + clip.high) & (advantage > 0)) | ((ratio < 1 - clip.low) & (advantage < 0))
+    return (binds.float() * weights).sum() / weights.sum().clamp(min=1)

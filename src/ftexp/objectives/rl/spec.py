@@ -43,6 +43,9 @@ class RL(Objective):
             (``epsilon_high`` null: ``epsilon``; DAPO's clip-higher: 0.28).
         scale_rewards: divide advantages by the group's standard deviation (Dr. GRPO: false).
         samples_every: write sample replies to ``<run>/samples.jsonl`` every N steps.
+        num_iterations: optimiser steps on each batch of sampled replies (GRPO's mu). Above 1
+            the ratio to the sampling policy moves off 1 and the clip acts; the data's batches
+            are served that many times in a row, so an epoch takes that many times the steps.
     """
 
     needs: ClassVar[frozenset[str]] = frozenset({"prompt_input_ids", "prompt_attention_mask"})
@@ -61,10 +64,21 @@ class RL(Objective):
     epsilon_high: float | None = None
     scale_rewards: bool = True
     samples_every: int = 10
+    num_iterations: int = 1
+
+    @property
+    def batch_repeats(self) -> int:
+        """Each optimiser step's batches are served ``num_iterations`` times in a row."""
+        return self.num_iterations
 
     def problems(self) -> list[str]:
         """Check the group, the loss and each reward (e.g. that its classifier run exists)."""
         issues = []
+        if self.num_iterations < 1:
+            issues.append(
+                f"objective.num_iterations must be >= 1 (optimiser steps per batch of samples), "
+                f"got {self.num_iterations}"
+            )
         if self.group_size < 2:
             issues.append("objective.group_size must be >= 2 (advantages compare within a group)")
         if self.max_new_tokens <= 0:
