@@ -162,6 +162,12 @@ def test_classifier_throughput_counts_real_tokens_only(tmp_path: Path) -> None:
         (["objective=sft", "model=tiny_bert", "data=synthetic_lm"], "load_causal_lm"),
         (["objective=mlm", "model=tiny_llama", "data=synthetic_lm"], "load_masked_lm"),
         (["speed.attn_implementation=fastest"], "attn_implementation"),
+        # the data states these rules itself against the model's config (128 ids, 256 positions)
+        (
+            [*LM, "data.vocab_size=500"],
+            r"data.vocab_size=500 exceeds the model's vocabulary of 128",
+        ),
+        ([*LM, "data.seq_len=512"], r"data.seq_len=512 exceeds the model's 256 position"),
     ],
 )
 def test_mismatched_objective_and_model_fail_before_loading(

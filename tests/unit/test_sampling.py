@@ -1,4 +1,4 @@
-"""The training sampler's repeats: each optimiser step's batches again, for GRPO's num_iterations."""
+"""The training sampler's repeats: each step's batches again (GRPO's num_iterations)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ imports nothing heavy, so a data config is checked before torch loads.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -18,6 +18,26 @@ from ftexp.contract import SEQUENCE_CLASSIFICATION, ModelTask
 from ftexp.errors import DataError
 
 SPLITS = ("train", "val", "test")
+
+
+class TokenLimited:
+    """Mixed into text data that cuts each sequence at ``max_length`` tokens.
+
+    The model must have a position for every one of them.
+    """
+
+    max_length: int
+
+    def model_problems(self, model: Mapping[str, Any]) -> list[str]:
+        """``max_length`` against the model's position embeddings."""
+        limit = model.get("max_position_embeddings")
+        if isinstance(limit, int) and self.max_length > limit:
+            return [
+                f"data.max_length={self.max_length} exceeds the model's {limit} position "
+                f"embeddings (max_position_embeddings in its config); set "
+                f"data.max_length<={limit}"
+            ]
+        return []
 
 
 @dataclass
@@ -57,6 +77,14 @@ class FinetuneData:
     dropped: dict[str, int] = field(default_factory=dict, init=False, repr=False)
 
     # ---- hooks for subclasses -------------------------------------------------------------
+    def model_problems(self, model: Mapping[str, Any]) -> list[str]:
+        """Problems between these settings and the model's config values, before weights load.
+
+        ``model`` is ``ModelSpec.config_values()`` (``vocab_size``,
+        ``max_position_embeddings``...; empty where the config cannot be read offline).
+        """
+        return []
+
     def source_problems(self) -> list[str]:
         """Problems of the source settings (files, columns), found without reading all rows."""
         return []

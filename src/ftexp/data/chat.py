@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import yaml
 
 from ftexp.batch import IGNORE, token_ids
-from ftexp.data.base import FinetuneData
+from ftexp.data.base import FinetuneData, TokenLimited
 from ftexp.data.conversations import (
     ASSISTANT,
     SYSTEM,
@@ -163,7 +163,7 @@ CHAT_TEMPLATES = {
 
 
 @dataclass
-class ChatData(FinetuneData):
+class ChatData(TokenLimited, FinetuneData):
     """Conversations for SFT from chatterbot YAML, or from records in any common shape.
 
     Records in messages / ShareGPT / Alpaca / two-column form come from json, jsonl, csv or

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ftexp.data.augment import augment_problems
-from ftexp.data.base import FinetuneData
+from ftexp.data.base import FinetuneData, TokenLimited
 from ftexp.data.readers import Row
 from ftexp.data.sources import Source, column_problems, load_hub, load_rows, split_files
 from ftexp.errors import DataError
@@ -15,7 +15,7 @@ Example = tuple[str, int]
 
 
 @dataclass
-class ClassificationData(FinetuneData):
+class ClassificationData(TokenLimited, FinetuneData):
     """Labelled text from a pinned artifact, local csv/jsonl/parquet files, or a hub id.
 
     A single file is deduplicated on text, shuffled with ``split_seed`` and cut into train/val/test

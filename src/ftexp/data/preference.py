@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ftexp.batch import IGNORE
-from ftexp.data.base import FinetuneData
+from ftexp.data.base import FinetuneData, TokenLimited
 from ftexp.data.chat import labelled, render_turns
 from ftexp.data.conversations import (
     ASSISTANT,
@@ -30,7 +30,7 @@ from ftexp.errors import DataError
 
 
 @dataclass
-class PromptedReplies(FinetuneData):
+class PromptedReplies(TokenLimited, FinetuneData):
     """Replies to prompts, scored on the reply only: what the preference data options share.
 
     Pairs come from the labelled rows of a file (``prompts`` maps a label to the prompt whose

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -32,6 +33,22 @@ class SyntheticTokensData(FinetuneData):
         return [
             f"data.{k} must be > 0, got {getattr(self, k)}" for k in names if getattr(self, k) <= 0
         ]
+
+    def model_problems(self, model: Mapping[str, Any]) -> list[str]:
+        """The drawn token ids and the rows' length against the model's config."""
+        issues = []
+        vocabulary, positions = model.get("vocab_size"), model.get("max_position_embeddings")
+        if isinstance(vocabulary, int) and self.vocab_size > vocabulary:
+            issues.append(
+                f"data.vocab_size={self.vocab_size} exceeds the model's vocabulary of "
+                f"{vocabulary} tokens; set data.vocab_size<={vocabulary}"
+            )
+        if isinstance(positions, int) and self.seq_len > positions:
+            issues.append(
+                f"data.seq_len={self.seq_len} exceeds the model's {positions} position "
+                f"embeddings; set data.seq_len<={positions}"
+            )
+        return issues
 
     def read(self) -> dict[str, list[tuple[int, ...]]]:
         """Random rows of ``seq_len`` tokens per split (the draw ``bench/`` repeats)."""

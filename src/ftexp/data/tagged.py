@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from ftexp.batch import IGNORE
 from ftexp.contract import TOKEN_CLASSIFICATION, ModelTask
-from ftexp.data.base import FinetuneData
+from ftexp.data.base import FinetuneData, TokenLimited
 from ftexp.data.readers import TaggedSentence, read_tagged
 from ftexp.data.sources import split_files
 from ftexp.errors import DataError
@@ -18,7 +18,7 @@ Sentence = tuple[tuple[str, ...], tuple[str, ...]]  # (words, tags)
 
 
 @dataclass
-class TaggedTokensData(FinetuneData):
+class TaggedTokensData(TokenLimited, FinetuneData):
     """Sentences of ``word tag`` lines; each word's tag trains its first sub-token only.
 
     Attributes:

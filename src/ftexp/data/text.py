@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ftexp.data.base import FinetuneData
+from ftexp.data.base import FinetuneData, TokenLimited
 from ftexp.data.sources import column_problems, load_rows, split_files
 from ftexp.errors import DataError
 
 
 @dataclass
-class TextData(FinetuneData):
+class TextData(TokenLimited, FinetuneData):
     """Unlabelled in-domain text (one column of a file or artifact) for masked-LM training.
 
     Masks are drawn afresh for every training batch and fixed (by the seed) for evaluation.

@@ -44,6 +44,13 @@ class Method:
         """Why this method cannot serve the model family ``family`` (its config's model_type)."""
         return []
 
+    def named_targets(self) -> list[str]:
+        """Layer names the settings name explicitly; none by default.
+
+        They are checked against the model's layers before weights load.
+        """
+        return []
+
     def load_kwargs(self) -> dict[str, Any]:
         """Extra kwargs for loading the backbone (e.g. a quantization config)."""
         return {}

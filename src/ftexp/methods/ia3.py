@@ -29,6 +29,10 @@ class IA3(PeftMethod):
     target_modules: list[str] | None = None
     feedforward_modules: list[str] | None = None
 
+    def named_targets(self) -> list[str]:
+        """The layers named in ``target_modules`` (none: PEFT's defaults)."""
+        return list(self.target_modules or [])
+
     def task_problems(self, task: ModelTask) -> list[str]:
         """PEFT knows (IA)^3's targets in text transformers only: an image model names them."""
         if task.peft_task is not None or self.target_modules:

@@ -66,6 +66,10 @@ class LoRA(PeftMethod):
             )
         return issues
 
+    def named_targets(self) -> list[str]:
+        """The layers named in ``target_modules`` (none: the family's own or all linear)."""
+        return list(self.target_modules or [])
+
     def apply(self, model: nn.Module, task: ModelTask) -> nn.Module:
         """Wrap the model; with no targets named, the family's own (else all linear layers)."""
         family = getattr(getattr(model, "config", None), "model_type", None)

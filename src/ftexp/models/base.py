@@ -15,8 +15,9 @@ class ModelSpec(Protocol):
     Instantiating a spec is cheap (no weights are read), so the whole config can be validated
     before anything heavy happens. Weights load in ``load_classifier``.
 
-    A spec may also carry ``notice``: a line every run with it prints and logs (a licence's
-    terms); read through ``notice_of``, so specs written without one keep working.
+    A spec may also carry ``notice`` (``CarriesNotice``): a line every run with it prints and
+    logs (a licence's terms); read through ``notice_of``, so specs written without one keep
+    working.
     """
 
     def problems(self) -> list[str]:
@@ -61,10 +62,16 @@ class BuildsMetaModel(Protocol):
         ...
 
 
+@runtime_checkable
+class CarriesNotice(Protocol):
+    """A spec with a line every run with it prints and logs (e.g. a licence's terms)."""
+
+    notice: str | None
+
+
 def notice_of(spec: Any) -> str | None:
-    """The spec's ``notice`` (e.g. a licence's terms), or None for a spec that has none."""
-    notice = getattr(spec, "notice", None)
-    return notice if isinstance(notice, str) and notice else None
+    """The spec's ``notice``, or None for a spec that has none (or does not carry one)."""
+    return spec.notice or None if isinstance(spec, CarriesNotice) else None
 
 
 def label_maps(labels: list[str]) -> dict[str, Any]:

@@ -77,6 +77,17 @@ def data_problems(spec: Any, data: Any) -> list[str]:
     return []
 
 
+def rows_rate_problems(spec: Any, new_rows_lr: float | None) -> list[str]:
+    """``optim.new_rows_lr`` needs rows to apply to: vocabulary extension on."""
+    extends = isinstance(spec, VocabSettings) and bool(spec.extend_vocab)
+    if new_rows_lr is None or extends:
+        return []
+    return [
+        "optim.new_rows_lr is set but model.extend_vocab adds no tokens; "
+        "set model.extend_vocab=from_data (or a vocabulary file), or optim.new_rows_lr=null"
+    ]
+
+
 def extend_tokenizer(spec: Any, tokenizer: Any, texts: list[str]) -> int:
     """Add the spec's new tokens to ``tokenizer``; return how many were added (0: off)."""
     if not isinstance(spec, VocabSettings) or spec.extend_vocab is None:

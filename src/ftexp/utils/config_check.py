@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from ftexp.contract import contract_problems, run_identity
 from ftexp.errors import ConfigError
 from ftexp.models.vocab import data_problems as vocab_data_problems
+from ftexp.models.vocab import rows_rate_problems
 from ftexp.parts import Parts
 from ftexp.settings import setting_problems
 from ftexp.tracker_login import tracker_problems
@@ -201,8 +202,8 @@ def checkpoint_problems(ckpt_path: Any, built: dict[str, Any]) -> list[str]:
 def target_problems(built: dict[str, Any]) -> list[str]:
     """Explicit ``method.target_modules`` matched against the model built on the meta device."""
     method, spec, objective = built.get("method"), built.get("model"), built.get("objective")
-    targets = getattr(method, "target_modules", None)
-    if not targets or None in (spec, objective, built.get("data")) or isinstance(targets, str):
+    targets = [] if method is None else method.named_targets()
+    if not targets or None in (spec, objective, built.get("data")):
         return []
     try:
         names = [name for name, _ in meta_model(spec, objective, built["data"]).named_modules()]
@@ -304,30 +305,13 @@ def _model_fit_problems(built: dict[str, Any]) -> list[str]:
     if spec is None:
         return []
     values = spec.config_values()
-    issues = []
-    vocabulary, drawn = values.get("vocab_size"), getattr(data, "vocab_size", None)
-    if isinstance(vocabulary, int) and isinstance(drawn, int) and drawn > vocabulary:
-        issues.append(
-            f"data.vocab_size={drawn} exceeds the model's vocabulary of {vocabulary} tokens; "
-            f"set data.vocab_size<={vocabulary}"
-        )
-    limit = values.get("max_position_embeddings")
-    length = getattr(data, "max_length", None)
-    if isinstance(limit, int) and isinstance(length, int) and length > limit:
-        issues.append(
-            f"data.max_length={length} exceeds the model's {limit} position embeddings "
-            f"(max_position_embeddings in its config); set data.max_length<={limit}"
-        )
+    issues = [] if data is None else data.model_problems(values)
     if method is not None:
         issues += method.family_problems(values.get("model_type"))
     optim, objective = built.get("optim"), built.get("objective")
     trains = objective is None or objective.trains  # one that trains nothing ignores the optimizer
-    new_rows_lr = None if optim is None else optim.new_rows_lr
-    if trains and new_rows_lr is not None and not getattr(spec, "extend_vocab", None):
-        issues.append(
-            "optim.new_rows_lr is set but model.extend_vocab adds no tokens; "
-            "set model.extend_vocab=from_data (or a vocabulary file), or optim.new_rows_lr=null"
-        )
+    if trains and optim is not None:
+        issues += rows_rate_problems(spec, optim.new_rows_lr)
     return issues
 
 
