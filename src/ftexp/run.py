@@ -93,7 +93,11 @@ def train(cfg: DictConfig, checked: Parts | None = None) -> dict[str, float]:
     loggers = instantiate_dict(cfg.get("logger"))
     trainer: L.Trainer = instantiate(
         lightning_settings(cfg.trainer),
-        callbacks=_callbacks(cfg, logged=bool(loggers)) + method.callbacks(),
+        callbacks=[
+            *_callbacks(cfg, logged=bool(loggers)),
+            *method.callbacks(),
+            *parts.speed.callbacks(),
+        ],
         logger=loggers or False,
     )
     use_atomic_checkpoints(trainer)

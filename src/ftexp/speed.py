@@ -30,6 +30,9 @@ class SpeedConfig:
             in the same pass, so full-vocabulary logits are never held (same loss and
             gradients). Off, or where the head is not a plain linear map (a LoRA-wrapped or
             quantised head, softcapped logits, sharded weights), the model's own loss runs.
+        trim_heap: on the CPU, hand the heap's freed memory back to the OS after every
+            optimiser step (glibc's ``malloc_trim``): a lower peak RSS, for re-faulting those
+            pages in the next step.
     """
 
     compile: bool = False
@@ -37,6 +40,7 @@ class SpeedConfig:
     liger_kernel: bool = False
     attn_implementation: str | None = None
     chunked_loss: bool = True
+    trim_heap: bool = True
 
     def problems(self) -> list[str]:
         """List settings this machine or install cannot honour."""
@@ -68,6 +72,12 @@ class SpeedConfig:
                 gradient_checkpointing_kwargs={"use_reentrant": False}
             )
         return model
+
+    def callbacks(self) -> list[Any]:
+        """Trainer callbacks these settings add."""
+        from ftexp.memory.heap import TrimHeap
+
+        return [TrimHeap()] if self.trim_heap else []
 
     def finalize(self, model: nn.Module) -> nn.Module:
         """Compile the finished model in place (after the method rewrote it)."""

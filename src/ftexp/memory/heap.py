@@ -1,0 +1,49 @@
+"""Handing freed heap memory back to the OS between training steps (glibc, CPU runs)."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+from typing import Any
+
+import lightning as L
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    """The C library's ``malloc_trim`` (glibc), or None where it has none (musl, macOS)."""
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        return None
+
+
+def trim_heap() -> bool:
+    """Return the heap's free pages to the OS; whether the C library could."""
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True
+
+
+class TrimHeap(L.Callback):
+    """After each optimiser step on the CPU, give the freed activation memory back.
+
+    glibc keeps the memory of a step's freed tensors in its heap, cut into pieces that the
+    next step's differently sized tensors only partly reuse, so the process grows past what
+    it holds at once (1.6x the memory estimate in the packed SFT bench). Trimming after
+    every step costs re-faulting those pages in the next one (see ``speed.trim_heap``).
+    """
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, module: L.LightningModule, outputs: Any, batch: Any, index: int
+    ) -> None:
+        """Trim once the step's gradients are applied (not between accumulated batches)."""
+        if trainer.strategy.root_device.type != "cpu":
+            return
+        stepped = (index + 1) % trainer.accumulate_grad_batches == 0
+        if stepped or index + 1 == trainer.num_training_batches:
+            trim_heap()
