@@ -58,10 +58,12 @@ class FromDinov2Onnx:
         """Collect the tensors, save them, check every one loads into ``Dinov2Model``."""
         import math
 
+        import onnx
         import torch
         from transformers import BitImageProcessorPil, Dinov2Config, Dinov2Model
 
-        tensors = self.tensors(source)
+        graph = onnx.load(str(source))  # read once: its tensors, then its features to check
+        tensors = self.tensors(graph, source.name)
         patches = tensors["embeddings.position_embeddings"].shape[1] - 1
         side = math.isqrt(patches)
         config = Dinov2Config(
@@ -80,7 +82,7 @@ class FromDinov2Onnx:
         wrong = {k: sorted(v)[:5] for k, v in info.items() if v}
         if wrong:
             raise ArtifactError(f"{source.name} is not a DINOv2 backbone of this shape: {wrong}")
-        gap = feature_gap(model, source)
+        gap = feature_gap(model, graph)
         if not gap <= TOLERANCE:
             raise ArtifactError(
                 f"{source.name}: the converted backbone's features differ from the ONNX graph's "
@@ -93,12 +95,12 @@ class FromDinov2Onnx:
             image_std=[0.229, 0.224, 0.225],
         ).save_pretrained(out)
 
-    def tensors(self, source: Path) -> dict[str, Any]:
-        """Every backbone tensor of the graph under its ``Dinov2Model`` name."""
+    def tensors(self, model: Any, file_name: str) -> dict[str, Any]:
+        """Every backbone tensor of the ONNX ``model`` under its ``Dinov2Model`` name."""
         import torch
-        from onnx import load, numpy_helper
+        from onnx import numpy_helper
 
-        graph = load(str(source)).graph
+        graph = model.graph
         arrays = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
         out: dict[str, Any] = {
             name[len(BACKBONE) :]: torch.from_numpy(array.copy())
@@ -118,7 +120,7 @@ class FromDinov2Onnx:
                 positions[node.op_type] = torch.from_numpy(arrays[anonymous[0]].copy())
         if set(positions) != {"Concat", "Reshape"}:
             raise ArtifactError(
-                f"{source.name}: the two parts of the position embeddings were not found"
+                f"{file_name}: the two parts of the position embeddings were not found"
             )
         # the class token's position (read by a Concat), then the patches' (a Reshape)
         cls_position = positions["Concat"].reshape(1, 1, -1)
@@ -127,20 +129,21 @@ class FromDinov2Onnx:
         return out
 
 
-def feature_gap(model: Any, source: Path) -> float:
+def feature_gap(model: Any, graph: Any) -> float:
     """The largest absolute difference between ``model``'s features and the ONNX backbone's.
 
-    Both read the same seeded image, at the graph's input size; the ONNX graph is asked for its
-    final layer norm's output (an inner tensor, added as a graph output), run by ``onnxruntime``.
+    ``graph`` is the loaded ONNX model (``onnx.load``). Both read the same seeded image, at the
+    graph's input size; the graph is asked for its final layer norm's output (an inner tensor,
+    added to ``graph``'s outputs once), run by ``onnxruntime``.
     """
     import onnx
     import onnxruntime
     import torch
 
-    graph = onnx.load(str(source))
-    graph.graph.output.append(
-        onnx.helper.make_tensor_value_info(FEATURES, onnx.TensorProto.FLOAT, None)
-    )
+    if FEATURES not in {output.name for output in graph.graph.output}:
+        graph.graph.output.append(
+            onnx.helper.make_tensor_value_info(FEATURES, onnx.TensorProto.FLOAT, None)
+        )
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3  # the added output has no declared shape: expected
     session = onnxruntime.InferenceSession(
