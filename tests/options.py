@@ -114,7 +114,13 @@ OBJECTIVE = {
         "+objective.reward={_target_: ftexp.rewards.CharacterReward}",
         "objective.max_new_tokens=4",
     ],
-    "rloo": ["model=tiny_llama", "objective.group_size=2", "objective.max_new_tokens=4"],
+    # two optimiser steps per sample batch: the matrix runs the kept replies under ddp too
+    "rloo": [
+        "model=tiny_llama",
+        "objective.group_size=2",
+        "objective.max_new_tokens=4",
+        "objective.num_iterations=2",
+    ],
 }
 
 # ---- methods: what each saves, and the budget a tiny run needs

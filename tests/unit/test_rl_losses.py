@@ -112,6 +112,11 @@ def test_rl_settings_refuse_unknown_loss_types_and_weights() -> None:
     unknown = RL(reward={"exact": ExactAnswer()}, reward_weights={"format": 1.0}).problems()
     assert unknown == ["objective.reward_weights names ['format'], not a reward of ['exact']"]
     assert "data.fields" in RL(reward=ExactAnswer()).data_problems(PromptData(prompts=["hi"]))[0]
+    assert (
+        "objective.num_iterations must be >= 1"
+        in RL(reward=ExactAnswer(), num_iterations=0).problems()[0]
+    )
+    assert RL(reward=ExactAnswer(), num_iterations=3).batch_repeats == 3
 
 
 def test_arithmetic_problems_carry_their_right_answers() -> None:
