@@ -32,7 +32,7 @@ class SpeedConfig:
             quantised head, softcapped logits, sharded weights), the model's own loss runs.
         trim_heap: on the CPU, hand the heap's freed memory back to the OS after every
             optimiser step (glibc's ``malloc_trim``): a lower peak RSS, for re-faulting those
-            pages in the next step.
+            pages in the next step (packed SFT bench: 0.89x the peak at 0.80x the speed).
     """
 
     compile: bool = False
@@ -40,7 +40,7 @@ class SpeedConfig:
     liger_kernel: bool = False
     attn_implementation: str | None = None
     chunked_loss: bool = True
-    trim_heap: bool = True
+    trim_heap: bool = False
 
     def problems(self) -> list[str]:
         """List settings this machine or install cannot honour."""
