@@ -30,14 +30,18 @@ class TokenLimited:
 
     def model_problems(self, model: Mapping[str, Any]) -> list[str]:
         """``max_length`` against the model's position embeddings."""
-        limit = model.get("max_position_embeddings")
-        if isinstance(limit, int) and self.max_length > limit:
-            return [
-                f"data.max_length={self.max_length} exceeds the model's {limit} position "
-                f"embeddings (max_position_embeddings in its config); set "
-                f"data.max_length<={limit}"
-            ]
-        return []
+        return position_problems("data.max_length", self.max_length, model)
+
+
+def position_problems(key: str, length: int, model: Mapping[str, Any]) -> list[str]:
+    """A sequence length (the setting ``key``) against the model's position embeddings."""
+    limit = model.get("max_position_embeddings")
+    if isinstance(limit, int) and length > limit:
+        return [
+            f"{key}={length} exceeds the model's {limit} position embeddings "
+            f"(max_position_embeddings in its config); set {key}<={limit}"
+        ]
+    return []
 
 
 @dataclass

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ftexp.data.base import FinetuneData
+from ftexp.data.base import FinetuneData, position_problems
 
 
 @dataclass
@@ -36,17 +36,12 @@ class SyntheticTokensData(FinetuneData):
 
     def model_problems(self, model: Mapping[str, Any]) -> list[str]:
         """The drawn token ids and the rows' length against the model's config."""
-        issues = []
-        vocabulary, positions = model.get("vocab_size"), model.get("max_position_embeddings")
+        issues = position_problems("data.seq_len", self.seq_len, model)
+        vocabulary = model.get("vocab_size")
         if isinstance(vocabulary, int) and self.vocab_size > vocabulary:
             issues.append(
                 f"data.vocab_size={self.vocab_size} exceeds the model's vocabulary of "
                 f"{vocabulary} tokens; set data.vocab_size<={vocabulary}"
-            )
-        if isinstance(positions, int) and self.seq_len > positions:
-            issues.append(
-                f"data.seq_len={self.seq_len} exceeds the model's {positions} position "
-                f"embeddings; set data.seq_len<={positions}"
             )
         return issues
 
