@@ -58,7 +58,8 @@ TRAIN_SAMPLES ?=   # a data-size axis, e.g. 100,1000,all: the study at each size
 STEPS ?= 0   # N: every job trains N optimiser steps (the same budget at every size); 0: the configured epochs
 BASELINES ?= zero_shot,few_shot
 # the task compared: compare (sentiment), compare_sentiment_zh (m3e_zh), compare_sentiment_zh_vocab,
-# compare_ner_en (with BASELINES=), compare_fashion_cnn (with BASELINES= and METHODS of a CNN)
+# compare_ner_en (with BASELINES=), compare_fashion_cnn and compare_fashion_vit (with BASELINES= and
+# METHODS of a CNN / a ViT)
 COMPARE ?= compare
 COMPARE_DIR ?= outputs/$(COMPARE)
 

@@ -223,7 +223,7 @@ def test_results_kept_by_an_older_version_are_reused_unless_their_config_changed
     result.unlink()
     (tmp_path / "results" / "0000000000000000.json").write_text(json.dumps(kept))
     capsys.readouterr()
-    main(args)
+    main([*args, "method.r=16"])  # spelt otherwise (the default r named), the same job
     out = capsys.readouterr().out
     assert "kept as 0000000000000000" in out
     assert "[study] 0 job(s) run now" in out
@@ -287,3 +287,33 @@ def yaml_value(path: Path, key: str) -> str:
     """The first ``key: value`` of a YAML file, as written."""
     line = next(x for x in path.read_text().splitlines() if x.strip().startswith(f"{key}:"))
     return line.split(":", 1)[1].strip()
+
+
+def test_an_experiment_gives_a_method_its_own_overrides_and_a_flag_replaces_one(
+    tmp_path: Path,
+) -> None:
+    study = tmp_path / "study"
+    configured = '+study.method_overrides.lora=["trainer.max_epochs=3","method.r=4"]'
+    flag = "lora:trainer.max_epochs=2"  # replaces the experiment's max_epochs, keeps its r
+    main(
+        [
+            str(study),
+            "--methods",
+            "lora",
+            "--seeds",
+            "1",
+            "--lr-factors",
+            "1",
+            *SHARED,
+            configured,
+            "--method-overrides",
+            flag,
+        ]
+    )
+    rows = {r["method"]: r for r in json.loads((study / "comparison.json").read_text())}
+    assert rows["lora (method.r=4 trainer.max_epochs=2)"]["seeds"] == 1
+    (kept,) = [json.loads(p.read_text()) for p in (study / "results").glob("*.json")]
+    ran = (Path(kept["run_dir"]) / ".hydra" / "config.yaml").read_text()
+    assert "max_epochs: 2" in ran
+    assert "r: 4" in ran
+    assert "study" not in kept["config"]  # the study's settings are not the job's identity

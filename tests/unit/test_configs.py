@@ -10,6 +10,7 @@ from hydra.utils import instantiate
 
 from ftexp.errors import ConfigError
 from ftexp.methods.base import Method
+from ftexp.study.search import configured_method_overrides
 from ftexp.utils.config_check import check_heavy, check_light
 from tests.conftest import TINY, compose_cfg, group_options
 from tests.options import IMAGE_METHODS, partners
@@ -133,3 +134,18 @@ def test_label_words_that_miss_the_classes_are_refused_before_loading() -> None:
     with pytest.raises(ConfigError) as refused:
         check_light(wrong)
     assert any("3 words for 2 classes" in p for p in refused.value.problems)
+
+
+@pytest.mark.parametrize("experiment", group_options("experiment"))
+def test_the_rates_an_experiment_gives_its_study_compose_for_each_method(experiment: str) -> None:
+    configured = configured_method_overrides([f"experiment={experiment}"])
+    for method, overrides in configured.items():
+        assert method in group_options("method"), method
+        cfg = compose_cfg([f"experiment={experiment}", f"method={method}", *overrides])
+        check_light(cfg)
+        assert cfg.optim.lr == cfg.method.lr  # the rate the search starts from
+
+
+def test_an_experiment_override_that_is_not_key_value_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"study\.method_overrides\.lora: 'r4': write KEY=VALUE"):
+        configured_method_overrides(["+study.method_overrides.lora=[r4]"])

@@ -17,7 +17,7 @@ from ftexp.study.curve import (
 )
 from ftexp.study.jobs import JobStore
 from ftexp.study.report import summarize, write_report
-from ftexp.study.search import Study
+from ftexp.study.search import Study, configured_method_overrides
 
 
 def _per_method(pairs: list[str]) -> dict[str, list[str]]:
@@ -31,6 +31,22 @@ def _per_method(pairs: list[str]) -> dict[str, list[str]]:
             raise ConfigError([f"--method-overrides {pair!r}: write METHOD:KEY=VALUE"])
         grouped.setdefault(method, []).append(override)
     return grouped
+
+
+def merged_overrides(
+    configured: dict[str, list[str]], flags: dict[str, list[str]]
+) -> dict[str, list[str]]:
+    """Each method's overrides: its experiment's, then its flags.
+
+    A flag replaces the experiment's value of the same key, so its row names each key once.
+    """
+    merged: dict[str, list[str]] = {}
+    for method in {**configured, **flags}:
+        given = flags.get(method, [])
+        keys = {override.partition("=")[0] for override in given}
+        kept = [o for o in configured.get(method, []) if o.partition("=")[0] not in keys]
+        merged[method] = [*kept, *given]
+    return merged
 
 
 def _check_names(methods: list[str], baselines: list[str], args: argparse.Namespace) -> None:
@@ -146,6 +162,9 @@ def main(argv: list[str] | None = None) -> None:
         jobs = JobStore(args.dir, retry_failed=args.retry_failed, kept_only=args.kept_only)
         by_size: dict[str, list[dict[str, Any]]] = {}
         budget = _budget(args)
+        own = merged_overrides(
+            configured_method_overrides(args.overrides), _per_method(args.method_overrides)
+        )
         axis: list[int | None] = sizes or [None]  # no axis: the study as configured, once
         for size in axis:
             extra = [size_override(size)] if sizes else []
@@ -155,7 +174,7 @@ def main(argv: list[str] | None = None) -> None:
                 seeds=_numbers("--seeds", args.seeds, int),
                 lr_factors=_numbers("--lr-factors", args.lr_factors, float),
                 widen=args.widen,
-                method_overrides=_per_method(args.method_overrides),
+                method_overrides=own,
             )
             rows = [summarize(study.method_rows(m)) for m in methods]
             rows += [summarize(study.baseline_rows(b)) for b in baselines]

@@ -152,8 +152,12 @@ class JobStore:
 
 
 def _identity(job: dict[str, Any]) -> str:
-    """A job's method, rate, seed and overrides as one comparable string (tuples as lists)."""
-    return json.dumps(job, sort_keys=True)
+    """A job's method, rate and seed as one comparable string.
+
+    These pick the kept results whose configs ``still_holds`` compares; the overrides are left
+    out because they may be spelt otherwise (e.g. by an experiment) for the same config.
+    """
+    return json.dumps({k: v for k, v in job.items() if k != "overrides"}, sort_keys=True)
 
 
 @contextmanager

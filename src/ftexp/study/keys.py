@@ -16,12 +16,16 @@ from ftexp.objectives import current_target
 
 
 def plain_config(cfg: Any) -> dict[str, Any]:
-    """The composed config as plain data, without where the job writes (``paths``)."""
+    """The composed config as plain data, without ``paths`` (where the job writes).
+
+    Also without ``study``: the study's own settings, whose effect is in the job's overrides.
+    """
     from omegaconf import OmegaConf
 
     plain = OmegaConf.to_container(cfg, resolve=False)
     assert isinstance(plain, dict)
     plain.pop("paths", None)  # the run dir is where a job writes, not what it is
+    plain.pop("study", None)  # how a study picks a job's overrides; the overrides are in it
     return plain
 
 

@@ -9,6 +9,30 @@ from typing import Any
 from ftexp.study.jobs import Job, JobStore, compose, first_line, latency
 
 
+def configured_method_overrides(overrides: list[str]) -> dict[str, list[str]]:
+    """The per-method overrides an experiment carries (``study.method_overrides``).
+
+    E.g. the rates a backbone's measured study found; ``ConfigError`` where one is not
+    ``KEY=VALUE``.
+    """
+    from omegaconf import OmegaConf
+
+    from ftexp.errors import ConfigError
+
+    node = compose(overrides).get("study", {}).get("method_overrides", {})
+    grouped: dict[str, list[str]] = {}
+    problems = []
+    for method, items in OmegaConf.to_container(node).items() if node else []:
+        listed = items if isinstance(items, list) else [items]
+        bad = [str(item) for item in listed if not isinstance(item, str) or "=" not in item]
+        if bad:
+            problems.append(f"study.method_overrides.{method}: {bad[0]!r}: write KEY=VALUE")
+        grouped[str(method)] = [str(item) for item in listed]
+    if problems:
+        raise ConfigError(problems)
+    return grouped
+
+
 @dataclass
 class Study:
     """Which jobs each row of the comparison takes, and its row from their kept results."""
