@@ -87,6 +87,8 @@ def test_mlflow_gets_config_metrics_model_and_a_resume_continues_its_run(tmp_pat
     assert "test/acc" in first.data.metrics
     model = {a.path for a in client.list_artifacts(first.info.run_id, "model")}
     assert "model/adapter_model.safetensors" in model
+    # the files themselves lie beside the store under the log dir, not in the working dir
+    assert list(tmp_path.glob("mlartifacts/*/artifacts/model/adapter_model.safetensors"))
 
     train(tiny_cfg(run, *common, "trainer.max_epochs=2", f"ckpt_path={run}/checkpoints/last.ckpt"))
     runs = client.search_runs([client.get_experiment_by_name("ftexp").experiment_id])

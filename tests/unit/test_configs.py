@@ -138,7 +138,7 @@ def test_label_words_that_miss_the_classes_are_refused_before_loading() -> None:
 
 @pytest.mark.parametrize("experiment", group_options("experiment"))
 def test_the_rates_an_experiment_gives_its_study_compose_for_each_method(experiment: str) -> None:
-    configured = configured_method_overrides([f"experiment={experiment}"])
+    configured = configured_method_overrides(compose_cfg([f"experiment={experiment}"]))
     for method, overrides in configured.items():
         assert method in group_options("method"), method
         cfg = compose_cfg([f"experiment={experiment}", f"method={method}", *overrides])
@@ -148,4 +148,10 @@ def test_the_rates_an_experiment_gives_its_study_compose_for_each_method(experim
 
 def test_an_experiment_override_that_is_not_key_value_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"study\.method_overrides\.lora: 'r4': write KEY=VALUE"):
-        configured_method_overrides(["+study.method_overrides.lora=[r4]"])
+        configured_method_overrides(compose_cfg(["+study.method_overrides.lora=[r4]"]))
+
+
+def test_an_experiment_override_for_a_misspelt_method_is_refused() -> None:
+    # silently not applied otherwise: the study's lora row would run at the default rate
+    with pytest.raises(ConfigError, match=r"'lroa' is not a method option; did you mean lora\?"):
+        configured_method_overrides(compose_cfg(["+study.method_overrides.lroa=['method.lr=1e-3']"]))

@@ -15,7 +15,7 @@ from ftexp.study.curve import (
     steps_overrides,
     write_curve,
 )
-from ftexp.study.jobs import JobStore
+from ftexp.study.jobs import JobStore, compose
 from ftexp.study.report import summarize, write_report
 from ftexp.study.search import Study, configured_method_overrides
 
@@ -85,14 +85,11 @@ def _check_names(methods: list[str], baselines: list[str], args: argparse.Namesp
         raise ConfigError(issues)
 
 
-def _budget(args: argparse.Namespace) -> list[str]:
+def _budget(steps: int, shared: Any) -> list[str]:
     """The overrides of ``--steps`` (none without it), counted in the run's own batches."""
-    if not args.steps:
+    if not steps:
         return []
-    from ftexp.study.jobs import compose
-
-    accumulate = compose(args.overrides).trainer.accumulate_grad_batches
-    return steps_overrides(args.steps, int(accumulate))
+    return steps_overrides(steps, int(shared.trainer.accumulate_grad_batches))
 
 
 def _numbers(option: str, text: str, kind: type[float] | type[int]) -> list[Any]:
@@ -161,9 +158,10 @@ def main(argv: list[str] | None = None) -> None:
         sizes = parse_sizes(args.train_samples)
         jobs = JobStore(args.dir, retry_failed=args.retry_failed, kept_only=args.kept_only)
         by_size: dict[str, list[dict[str, Any]]] = {}
-        budget = _budget(args)
+        shared = compose(args.overrides)  # once: the budget and the experiment's own rows
+        budget = _budget(args.steps, shared)
         own = merged_overrides(
-            configured_method_overrides(args.overrides), _per_method(args.method_overrides)
+            configured_method_overrides(shared), _per_method(args.method_overrides)
         )
         axis: list[int | None] = sizes or [None]  # no axis: the study as configured, once
         for size in axis:

@@ -9,20 +9,25 @@ from typing import Any
 from ftexp.study.jobs import Job, JobStore, compose, first_line, latency
 
 
-def configured_method_overrides(overrides: list[str]) -> dict[str, list[str]]:
+def configured_method_overrides(shared: Any) -> dict[str, list[str]]:
     """The per-method overrides an experiment carries (``study.method_overrides``).
 
-    E.g. the rates a backbone's measured study found; ``ConfigError`` where one is not
-    ``KEY=VALUE``.
+    ``shared`` is the study's shared config, composed. E.g. the rates a backbone's measured
+    study found; ``ConfigError`` where one is not ``KEY=VALUE`` or its name is not a method
+    or baseline option (a misspelt name would otherwise be silently not applied).
     """
     from omegaconf import OmegaConf
 
     from ftexp.errors import ConfigError
+    from ftexp.utils.config_check import group_options, unknown_options
 
-    node = compose(overrides).get("study", {}).get("method_overrides", {})
+    node = shared.get("study", {}).get("method_overrides", {})
     grouped: dict[str, list[str]] = {}
     problems = []
+    known = {*group_options("method"), *group_options("baseline")}
     for method, items in OmegaConf.to_container(node).items() if node else []:
+        if method not in known:
+            problems += unknown_options("method", [str(method)], "study.method_overrides")
         listed = items if isinstance(items, list) else [items]
         bad = [str(item) for item in listed if not isinstance(item, str) or "=" not in item]
         if bad:
