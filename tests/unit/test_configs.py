@@ -154,4 +154,6 @@ def test_an_experiment_override_that_is_not_key_value_is_refused() -> None:
 def test_an_experiment_override_for_a_misspelt_method_is_refused() -> None:
     # silently not applied otherwise: the study's lora row would run at the default rate
     with pytest.raises(ConfigError, match=r"'lroa' is not a method option; did you mean lora\?"):
-        configured_method_overrides(compose_cfg(["+study.method_overrides.lroa=['method.lr=1e-3']"]))
+        configured_method_overrides(
+            compose_cfg(["+study.method_overrides.lroa=['method.lr=1e-3']"])
+        )
