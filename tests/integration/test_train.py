@@ -157,3 +157,12 @@ def test_trimming_the_heap_after_each_step_leaves_the_run_as_it_was(tmp_path: Pa
     plain = train(tiny_cfg(tmp_path / "plain", "trainer.max_epochs=1"))
     trimmed = train(tiny_cfg(tmp_path / "trimmed", "trainer.max_epochs=1", "speed.trim_heap=true"))
     assert trimmed["test/loss"] == plain["test/loss"]  # memory handling only: the same numbers
+
+
+def test_a_run_that_gives_freed_memory_back_trains(tmp_path: Path) -> None:
+    from tests.conftest import run_ftexp
+
+    # its own process: the allocator setting outlives the run
+    done = run_ftexp("debug=smoke", "speed.give_back_memory=true", f"hydra.run.dir={tmp_path}")
+    assert "each freed tensor goes back to the OS at once" in done.stdout + done.stderr
+    assert json.loads((tmp_path / "metrics.json").read_text())["test/loss"] > 0

@@ -20,6 +20,31 @@ def _malloc_trim() -> Any:
         return None
 
 
+M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
+MAPPED_ABOVE = 64 * 1024  # bytes: every block over this is mapped on its own
+
+
+@functools.cache
+def _mallopt() -> Any:
+    """The C library's ``mallopt`` (glibc), or None where it has none."""
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name).mallopt if name else None
+    except (OSError, AttributeError):
+        return None
+
+
+def give_back_freed_blocks() -> bool:
+    """From now on, map each block over 64 KiB on its own, so freeing it returns it to the OS.
+
+    glibc otherwise serves blocks up to 32 MiB from its heap and keeps their pages once they
+    are freed, for reuse. RSS then follows what the process holds, at the price of faulting
+    each new block's pages in. Whether the C library could.
+    """
+    mallopt = _mallopt()
+    return mallopt is not None and bool(mallopt(M_MMAP_THRESHOLD, MAPPED_ABOVE))
+
+
 def trim_heap() -> bool:
     """Return the heap's free pages to the OS; whether the C library could."""
     trim = _malloc_trim()
