@@ -90,6 +90,7 @@ def test_giving_back_freed_blocks_returns_their_pages_at_once() -> None:
         (None, 4, False, False),  # 4 x 1.7 fits 10
         (None, 7, False, True),  # 7 fits, 7 x 1.7 does not
         (None, 4, True, True),  # checkpointed, glibc keeps up to 3x
+        (None, 12, False, False),  # over the estimate already: refused, not slowed
         (True, 1, False, True),  # asked for
         (False, 9, True, False),  # declined
     ],

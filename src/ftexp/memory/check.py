@@ -71,13 +71,14 @@ def heap_gives_back(
 ) -> bool:
     """Whether glibc should give each freed tensor back at once (``speed.give_back_memory``).
 
-    ``None`` decides: yes where the estimate times what glibc's defaults keep on top of what
-    a step holds would not fit ``available``.
+    ``None`` decides: yes where the estimate fits ``available`` but the estimate times what
+    glibc's defaults keep on top of what a step holds would not (a run over the estimate is
+    refused, or goes on by the user's choice as it is).
     """
     if setting is not None:
         return setting
     keeps = GLIBC_KEEPS_CHECKPOINTED if checkpointed else GLIBC_KEEPS
-    return estimate.total * keeps > available
+    return estimate.total <= available < estimate.total * keeps
 
 
 def _keep_heap_within(estimate: MemoryEstimate, available: int, speed: Any) -> None:
