@@ -1,4 +1,4 @@
-"""Handing freed heap memory back to the OS between training steps (glibc, CPU runs)."""
+"""Handing freed heap memory back to the OS (glibc, CPU runs): after each step, or at once."""
 
 from __future__ import annotations
 
@@ -9,27 +9,16 @@ from typing import Any
 
 import lightning as L
 
-
-@functools.cache
-def _malloc_trim() -> Any:
-    """The C library's ``malloc_trim`` (glibc), or None where it has none (musl, macOS)."""
-    name = ctypes.util.find_library("c")
-    try:
-        return ctypes.CDLL(name).malloc_trim if name else None
-    except (OSError, AttributeError):
-        return None
-
-
 M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
 MAPPED_ABOVE = 64 * 1024  # bytes: every block over this is mapped on its own
 
 
 @functools.cache
-def _mallopt() -> Any:
-    """The C library's ``mallopt`` (glibc), or None where it has none."""
+def _glibc(function: str) -> Any:
+    """A glibc allocator function, or None where the C library has none (musl, macOS)."""
     name = ctypes.util.find_library("c")
     try:
-        return ctypes.CDLL(name).mallopt if name else None
+        return getattr(ctypes.CDLL(name), function) if name else None
     except (OSError, AttributeError):
         return None
 
@@ -41,13 +30,13 @@ def give_back_freed_blocks() -> bool:
     are freed, for reuse. RSS then follows what the process holds, at the price of faulting
     each new block's pages in. Whether the C library could.
     """
-    mallopt = _mallopt()
+    mallopt = _glibc("mallopt")
     return mallopt is not None and bool(mallopt(M_MMAP_THRESHOLD, MAPPED_ABOVE))
 
 
 def trim_heap() -> bool:
     """Return the heap's free pages to the OS; whether the C library could."""
-    trim = _malloc_trim()
+    trim = _glibc("malloc_trim")
     if trim is None:
         return False
     trim(0)
