@@ -44,6 +44,26 @@ def route_library_output() -> None:
     transformers_logging.enable_propagation()
 
 
+def quiet_libraries() -> None:
+    """A side command's console: the libraries' errors only, no load reports or notes.
+
+    No progress bars either. Loading a run's base model, transformers reports its classifier
+    as newly initialised just before the run's trained head loads over it: true of the base,
+    misleading about the run.
+    """
+    import warnings
+
+    from transformers.utils import logging as transformers_logging
+
+    for name in ("torch", "bitsandbytes", "peft", "torchao"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
+    for notice in (FutureWarning, DeprecationWarning):  # the libraries' notes to their callers
+        warnings.simplefilter("ignore", notice)
+
+
 def held_back_note(log_file: str) -> str:
     """``[ftexp] 7 library warnings in <file>``, or nothing when none were held back."""
     count = Essentials.held_back

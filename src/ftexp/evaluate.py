@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from ftexp.console import quiet_libraries
 from ftexp.errors import RunError, refusals
 from ftexp.harness import HarnessReport
 
@@ -33,6 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit", type=int, help="the first N held-out conversations")
     parser.add_argument("--batch-size", type=int, default=1)
     args = parser.parse_args(argv)
+    quiet_libraries()
     with refusals():
         from ftexp.reload import served_parts
 

@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from ftexp.console import quiet_libraries
 from ftexp.errors import RunError, refusals
 
 DTYPES = ("float32", "bfloat16", "float16")
@@ -70,6 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, help="default: <run_dir>/export-merged|adapter")
     parser.add_argument("--push-to-hub", metavar="REPO_ID", help="also upload (needs a login)")
     args = parser.parse_args(argv)
+    quiet_libraries()
     with refusals():
         from ftexp.reload import served_parts
 

@@ -9,6 +9,7 @@ import torch
 from transformers import PreTrainedTokenizerBase
 
 from ftexp.batch import token_ids
+from ftexp.console import quiet_libraries
 from ftexp.errors import refusals
 from ftexp.reload import load_run, served_parts
 
@@ -60,6 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy")
     args = parser.parse_args(argv)
+    quiet_libraries()
     with refusals():
         served_parts(args.run_dir, "generate")
         model, tokenizer, _ = load_run(args.run_dir)

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ftexp.console import quiet_libraries
 from ftexp.errors import RunError, refusals
 
 BATCH = 64
@@ -80,6 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--repeats", type=int, default=50)
     args = parser.parse_args(argv)
+    quiet_libraries()
     with refusals():
         from ftexp.reload import served_parts
 

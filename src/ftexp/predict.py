@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from hydra.utils import get_object
 
+from ftexp.console import quiet_libraries
 from ftexp.errors import RunError, refusals
 from ftexp.reload import load_run, served_parts
 
@@ -112,6 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("run_dir", help="a finished run dir, e.g. outputs/2026-11-23/10-00-00-1a2b")
     parser.add_argument("inputs", nargs="+", help="texts, or image files for an image run")
     args = parser.parse_args(argv)
+    quiet_libraries()
     with refusals():
         answer = get_object(served_parts(args.run_dir, "predict").task.predictor)
         lines = answer(args.run_dir, args.inputs)

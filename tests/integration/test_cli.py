@@ -57,4 +57,6 @@ def test_multirun_gives_each_job_its_own_dir_and_predict_reads_it(tmp_path: Path
     out = run(["-m", "ftexp.predict", str(jobs[1]), "superb and charming", "awful"], cwd=tmp_path)
     lines = out.stdout.strip().splitlines()
     assert len(lines) == 2
+    # the base model's load report (its head "newly initialized") is not the run's: not shown
+    assert "newly initialized" not in out.stdout + out.stderr
     assert lines[0].split("\t")[0] in {"neg", "pos"}
