@@ -93,10 +93,12 @@ def test_giving_back_freed_blocks_returns_their_pages_at_once() -> None:
         (None, 12, False, False),  # over the estimate already: refused, not slowed
         (True, 1, False, True),  # asked for
         (False, 9, True, False),  # declined
+        (True, None, False, True),  # asked for, with trainer.memory_check=off
+        (None, None, False, False),  # no estimate to decide by
     ],
 )
 def test_glibc_gives_back_where_its_keep_would_not_fit(
-    setting: bool | None, estimate_gib: int, checkpointed: bool, expected: bool
+    setting: bool | None, estimate_gib: int | None, checkpointed: bool, expected: bool
 ) -> None:
-    estimate = MemoryEstimate(activations=estimate_gib * 2**30)
+    estimate = None if estimate_gib is None else MemoryEstimate(activations=estimate_gib * 2**30)
     assert heap_gives_back(setting, estimate, 10 * 2**30, checkpointed) is expected

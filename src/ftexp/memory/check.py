@@ -38,9 +38,11 @@ GLIBC_KEEPS_CHECKPOINTED = 3.0
 def check_memory(trainer: DictConfig, module: Any, data: Any) -> MemoryEstimate | None:
     """Estimate the run's peak per device; print it, and refuse it when it cannot fit."""
     mode = str(trainer.get("memory_check", "refuse"))
-    if mode == "off":
-        return None
     setting = step_setting(trainer)
+    if mode == "off":
+        if not setting.on_cuda:
+            _keep_heap_within(None, 0, module.speed)  # speed.give_back_memory=true still holds
+        return None
     batch = worst_batch(data)
     estimate = estimate_memory(module, batch, setting)
     available, where = _available(setting)
@@ -67,21 +69,24 @@ def check_memory(trainer: DictConfig, module: Any, data: Any) -> MemoryEstimate 
 
 
 def heap_gives_back(
-    setting: bool | None, estimate: MemoryEstimate, available: int, checkpointed: bool
+    setting: bool | None, estimate: MemoryEstimate | None, available: int, checkpointed: bool
 ) -> bool:
     """Whether glibc should give each freed tensor back at once (``speed.give_back_memory``).
 
     ``None`` decides: yes where the estimate fits ``available`` but the estimate times what
     glibc's defaults keep on top of what a step holds would not (a run over the estimate is
-    refused, or goes on by the user's choice as it is).
+    refused, or goes on by the user's choice as it is). No estimate
+    (``trainer.memory_check=off``): only where asked.
     """
     if setting is not None:
         return setting
+    if estimate is None:
+        return False
     keeps = GLIBC_KEEPS_CHECKPOINTED if checkpointed else GLIBC_KEEPS
     return estimate.total <= available < estimate.total * keeps
 
 
-def _keep_heap_within(estimate: MemoryEstimate, available: int, speed: Any) -> None:
+def _keep_heap_within(estimate: MemoryEstimate | None, available: int, speed: Any) -> None:
     """On the CPU, switch glibc to giving freed tensors back where its keep would not fit."""
     from ftexp.memory.heap import give_back_freed_blocks
 
