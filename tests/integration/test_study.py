@@ -83,8 +83,8 @@ def test_two_studies_on_one_directory_run_each_job_once(tmp_path: Path) -> None:
     both = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(2)]
     outs = [proc.communicate(timeout=600)[0] for proc in both]
     assert [proc.returncode for proc in both] == [0, 0]
-    started = [line for out in outs for line in out.splitlines() if " -> " in line]
-    assert len(started) == 2, started  # each of the 2 jobs once, by one study or the other
+    started = [[line for line in out.splitlines() if " -> " in line] for out in outs]
+    assert [len(lines) for lines in started] == [1, 1], started  # one job each, side by side
     kept = [json.loads(p.read_text()) for p in (study / "results").glob("*.json")]
     assert [r["status"] for r in kept] == ["done", "done"]
     assert all("| lora |" in out for out in outs)  # the waiting study tables the other's result

@@ -67,6 +67,21 @@ class JobStore:
 
     def result(self, job: Job) -> dict[str, Any]:
         """The job's result: kept from an earlier run, or from running it now."""
+        outcome = self._result(job, wait=True)
+        assert outcome is not None  # a waiting claim always gets the job
+        return outcome
+
+    def results(self, jobs: list[Job]) -> list[dict[str, Any]]:
+        """The results of jobs that do not depend on each other (a rate grid, the seeds).
+
+        A job another study on this folder is running is passed over and waited for after
+        the rest, so studies started side by side share the jobs instead of queueing on each.
+        """
+        free = [self._result(job, wait=False) for job in jobs]
+        return [got or self.result(job) for job, got in zip(jobs, free, strict=True)]
+
+    def _result(self, job: Job, wait: bool) -> dict[str, Any] | None:
+        """The job's result; None where ``wait`` is off and another study holds the job."""
         try:
             cfg = compose(job.arguments())
         except Exception as err:  # the config cannot even be composed: a failed row
@@ -84,7 +99,9 @@ class JobStore:
             return {"status": "missing", "job": job.__dict__}
         before = stored.read_text(encoding="utf-8") if stored.is_file() else None
         run_dir = self.root / "jobs" / key
-        with _claimed(run_dir):
+        with _claimed(run_dir, wait) as claimed:
+            if not claimed:
+                return None
             now = stored.read_text(encoding="utf-8") if stored.is_file() else None
             if now is not None and now != before:
                 return json.loads(now)  # another study ran it while this one waited
@@ -161,19 +178,24 @@ def _identity(job: dict[str, Any]) -> str:
 
 
 @contextmanager
-def _claimed(run_dir: Path) -> Iterator[None]:
+def _claimed(run_dir: Path, wait: bool = True) -> Iterator[bool]:
     """Hold a job (by its run dir) while it runs or is timed: studies sharing a directory.
 
     A second study waits for the job, then takes its result, instead of running it again (and
-    clearing its run dir mid-run, as a job dir without a checkpoint is cleared).
+    clearing its run dir mid-run, as a job dir without a checkpoint is cleared). With ``wait``
+    off it yields False at once where another study holds the job, True once it holds it.
     """
     import fcntl
 
     lock = run_dir.with_name(f"{run_dir.name}.lock")
     lock.parent.mkdir(parents=True, exist_ok=True)
-    with lock.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, or the process dies
-        yield
+    with lock.open("w") as handle:  # released when the file closes, or the process dies
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
 
 
 def _write_atomically(path: Path, result: dict[str, Any]) -> None:

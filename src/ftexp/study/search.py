@@ -65,7 +65,8 @@ class Study:
         metric = f"best/{base.optimized_metric}"
         sign = 1 if str(base.optimized_mode) == "max" else -1
         rates = [float(base.method.lr) * f for f in self.lr_factors]
-        search = {lr: self.jobs.result(Job(method, lr, self.seeds[0], overrides)) for lr in rates}
+        grid = [Job(method, lr, self.seeds[0], overrides) for lr in rates]
+        search = dict(zip(rates, self.jobs.results(grid), strict=True))
         scored = _scored(search, metric, sign)
         for _ in range(self.widen):  # the best rate on the grid's edge: one step beyond it
             beyond = rate_beyond(scored)
@@ -86,9 +87,8 @@ class Study:
             }
         best = max(scored, key=lambda lr: scored[lr])
         headline = str(base.optimized_metric).replace("val/", "test/", 1)
-        runs = [search[best]] + [
-            self.jobs.result(Job(method, best, seed, overrides)) for seed in self.seeds[1:]
-        ]
+        seeds = [Job(method, best, seed, overrides) for seed in self.seeds[1:]]
+        runs = [search[best], *self.jobs.results(seeds)]
         failed += [r["reason"] for r in runs if r["status"] == "failed"]
         missing += sum(r["status"] == "missing" for r in runs)
         done = [r for r in runs if r["status"] == "done"]
@@ -119,7 +119,7 @@ class Study:
         except Exception as err:  # e.g. an unknown baseline: its row says why
             failed = [first_line(err)]
             return {"method": label, "best_lr": None, "runs": [], "failed": failed}
-        runs = [self.jobs.result(job) for job in (jobs if seeded else jobs[:1])]
+        runs = self.jobs.results(jobs if seeded else jobs[:1])
         return {
             "missing": sum(r["status"] == "missing" for r in runs),
             "method": label,
