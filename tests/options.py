@@ -156,7 +156,7 @@ def saved_files(method: str) -> set[str]:
 
 
 SHORT_RUN = {
-    "gradual_unfreeze": ["method.every=3"],  # the tiny run has ~10 steps
+    "gradual_unfreeze": ["method.open_all_by=0.5"],  # every block open by half the ~10 steps
     # bitsandbytes' CPU inference path (AVX512-BF16 machines) repacks 4-bit weights in blocks
     # of 64 inputs and fails on narrower layers; real models are far wider
     "qlora": (QLORA_WIDE := ["model.hidden_size=64", "model.intermediate_size=128"]),

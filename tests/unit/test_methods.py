@@ -85,6 +85,21 @@ def test_gradual_unfreezing_opens_one_block_per_stage_top_down() -> None:
     assert {n for n, _ in model.named_parameters() if "encoder" in n} <= owned
 
 
+def test_gradual_unfreezing_spreads_its_stages_over_the_run_with_open_all_by() -> None:
+    assert GradualUnfreeze(every=40).stage_length(total_steps=94, blocks=6) == 40
+    spread = GradualUnfreeze(open_all_by=0.5)
+    assert spread.stage_length(total_steps=94, blocks=6) == 7  # all 6 open at step 42 of 94
+    assert spread.stage_length(total_steps=3000, blocks=6) == 250
+    assert spread.stage_length(total_steps=5, blocks=6) == 1
+    with_embeddings = GradualUnfreeze(open_all_by=1.0, unfreeze_embeddings=True)
+    assert with_embeddings.stage_length(total_steps=70, blocks=6) == 10  # 7 stages
+    assert spread.problems() == []
+    assert "in (0, 1]" in " ".join(GradualUnfreeze(open_all_by=1.5).problems())
+    assert "drop method.unit=epochs" in " ".join(
+        GradualUnfreeze(open_all_by=0.5, unit="epochs").problems()
+    )
+
+
 def test_layerwise_lr_decay_scales_rates_by_depth() -> None:
     method = Full(layer_lr_decay=0.5)
     model = method.apply(tiny(layers=3), SEQ_CLS)

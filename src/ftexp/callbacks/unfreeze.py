@@ -6,6 +6,8 @@ from typing import Any
 
 import lightning as L
 
+from ftexp.utils.params import transformer_blocks
+
 
 class UnfreezeSchedule(L.Callback):
     """Applies ``GradualUnfreeze.set_stage`` from the trainer's epoch or global step."""
@@ -13,10 +15,15 @@ class UnfreezeSchedule(L.Callback):
     def __init__(self, method: Any) -> None:
         self.method = method
         self.stage = -1
+        self.every: int | None = None
 
     def _update(self, trainer: L.Trainer, pl_module: Any) -> None:
+        if self.every is None:  # the run's length is known once fitting starts
+            blocks = len(transformer_blocks(pl_module.model))
+            total = int(trainer.estimated_stepping_batches)
+            self.every = self.method.stage_length(total, blocks)
         progress = trainer.current_epoch if self.method.unit == "epochs" else trainer.global_step
-        stage = progress // self.method.every
+        stage = progress // self.every
         if stage != self.stage:
             self.method.set_stage(pl_module.model, stage)
             self.stage = stage

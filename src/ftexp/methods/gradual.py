@@ -26,6 +26,9 @@ class GradualUnfreeze(LayerwiseLR):
     Attributes:
         every: units (epochs or optimiser steps) per stage.
         unit: ``epochs`` or ``steps``.
+        open_all_by: when set, the fraction of the run's optimiser steps by which every stage
+            has opened; the stage length follows from the run's length, so one setting serves
+            every budget (a fixed ``every`` opens two blocks in 94 steps, all in a long run).
         unfreeze_embeddings: unfreeze the embeddings after the last block.
         also_train: substrings of parameter names that train from the start (e.g. ``pooler``).
     """
@@ -33,6 +36,7 @@ class GradualUnfreeze(LayerwiseLR):
     lr: float = 1e-4
     every: int = 40
     unit: str = "steps"
+    open_all_by: float | None = None
     unfreeze_embeddings: bool = False
     also_train: list[str] = field(default_factory=lambda: ["pooler"])
 
@@ -46,7 +50,23 @@ class GradualUnfreeze(LayerwiseLR):
             issues.append(f"method.every must be > 0, got {self.every}")
         if self.unit not in ("epochs", "steps"):
             issues.append(f"method.unit must be epochs or steps, got {self.unit!r}")
+        if self.open_all_by is not None:
+            if not 0 < self.open_all_by <= 1:
+                got = self.open_all_by
+                issues.append(f"method.open_all_by is a fraction of the run, in (0, 1]: {got}")
+            if self.unit != "steps":
+                issues.append(
+                    "method.open_all_by counts optimiser steps: drop method.unit=epochs, "
+                    "or drop method.open_all_by and set method.every in epochs"
+                )
         return issues
+
+    def stage_length(self, total_steps: int, blocks: int) -> int:
+        """Units per stage: ``every``, or the run's steps spread so all opens by ``open_all_by``."""
+        if self.open_all_by is None:
+            return self.every
+        stages = blocks + (1 if self.unfreeze_embeddings else 0)
+        return max(1, int(self.open_all_by * total_steps / stages))
 
     def apply(self, model: nn.Module, task: ModelTask) -> nn.Module:
         """Stage 0: only the head (and ``also_train``) trains."""
