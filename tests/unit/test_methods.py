@@ -92,7 +92,8 @@ def test_gradual_unfreezing_spreads_its_stages_over_the_run_with_open_all_by() -
     assert spread.stage_length(total_steps=3000, blocks=6) == 250
     assert spread.stage_length(total_steps=5, blocks=6) == 1
     with_embeddings = GradualUnfreeze(open_all_by=1.0, unfreeze_embeddings=True)
-    assert with_embeddings.stage_length(total_steps=70, blocks=6) == 10  # 7 stages
+    assert with_embeddings.last_stage(blocks=6) == 7
+    assert with_embeddings.stage_length(total_steps=70, blocks=6) == 10
     assert spread.problems() == []
     assert "in (0, 1]" in " ".join(GradualUnfreeze(open_all_by=1.5).problems())
     assert "drop method.unit=epochs" in " ".join(

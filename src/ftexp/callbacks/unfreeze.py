@@ -15,20 +15,22 @@ class UnfreezeSchedule(L.Callback):
     def __init__(self, method: Any) -> None:
         self.method = method
         self.stage = -1
-        self.every: int | None = None
+        self.every = 0
+        self.blocks = 0
 
     def _update(self, trainer: L.Trainer, pl_module: Any) -> None:
-        if self.every is None:  # the run's length is known once fitting starts
-            blocks = len(transformer_blocks(pl_module.model))
+        if not self.every:  # the run's length is known once fitting starts
+            self.blocks = len(transformer_blocks(pl_module.model))
             total = int(trainer.estimated_stepping_batches)
-            self.every = self.method.stage_length(total, blocks)
+            self.every = self.method.stage_length(total, self.blocks)
         progress = trainer.current_epoch if self.method.unit == "epochs" else trainer.global_step
-        stage = progress // self.every
+        stage = min(progress // self.every, self.method.last_stage(self.blocks))
         if stage != self.stage:
             self.method.set_stage(pl_module.model, stage)
             self.stage = stage
             pl_module.recount_trainable()
-            pl_module.log("method/unfrozen_blocks", float(stage), on_step=True, on_epoch=False)
+            opened = float(min(stage, self.blocks))
+            pl_module.log("method/unfrozen_blocks", opened, on_step=True, on_epoch=False)
 
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: Any, *args: Any) -> None:
         """Advance the stage when due."""

@@ -61,12 +61,15 @@ class GradualUnfreeze(LayerwiseLR):
                 )
         return issues
 
+    def last_stage(self, blocks: int) -> int:
+        """The stage at which everything that will train is open (the embeddings one past)."""
+        return blocks + (1 if self.unfreeze_embeddings else 0)
+
     def stage_length(self, total_steps: int, blocks: int) -> int:
         """Units per stage: ``every``, or the run's steps spread so all opens by ``open_all_by``."""
         if self.open_all_by is None:
             return self.every
-        stages = blocks + (1 if self.unfreeze_embeddings else 0)
-        return max(1, int(self.open_all_by * total_steps / stages))
+        return max(1, int(self.open_all_by * total_steps / self.last_stage(blocks)))
 
     def apply(self, model: nn.Module, task: ModelTask) -> nn.Module:
         """Stage 0: only the head (and ``also_train``) trains."""
