@@ -58,6 +58,7 @@ def run(cfg: DictConfig) -> float | None:
     """Train one configuration; return the optimised metric for Hydra sweepers."""
     _STARTED.append(True)
     with refusals():
+        taken = _take_experiment_rows(cfg)
         kept = sweep_resume.kept_result(cfg)
         if kept is not None:
             return _optimized(cfg, kept)
@@ -71,6 +72,8 @@ def run(cfg: DictConfig) -> float | None:
         route_library_output()
         if HydraConfig.initialized():
             logging.getLogger("ftexp").info(choices_line(HydraConfig.get().runtime.choices))
+        if taken:
+            logging.getLogger("ftexp").info(f"[ftexp] the experiment's settings: {' '.join(taken)}")
         if notice := notice_of(parts.model):
             logging.getLogger("ftexp").warning(f"[ftexp] notice: {notice}")
         try:
@@ -106,6 +109,19 @@ def _refuse_null_groups(arguments: list[str]) -> None:
     ]
     if issues:
         raise ConfigError(issues)
+
+
+def _take_experiment_rows(cfg: DictConfig) -> list[str]:
+    """Give the run the experiment's settings for its method (``study.method_overrides``)."""
+    if not HydraConfig.initialized():
+        return []
+    from ftexp.method_overrides import apply_to_run
+
+    hydra_cfg = HydraConfig.get()
+    choices = hydra_cfg.runtime.choices
+    groups = {str(name).partition("@")[0] for name in choices}
+    method = choices.get("method")
+    return apply_to_run(cfg, str(method), list(hydra_cfg.overrides.task), groups) if method else []
 
 
 def _check_before_heavy_imports(cfg: DictConfig) -> Parts:

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 from tests.conftest import TINY
 
 
@@ -34,6 +36,9 @@ def test_multirun_gives_each_job_its_own_dir_and_predict_reads_it(tmp_path: Path
             "trainer.max_epochs=1",
             "logger=wandb",
             f"hydra.sweep.dir={tmp_path}",
+            # as an experiment carries them: each job takes its own method's row
+            "+study.method_overrides.lora=['method.lr=0.00123']",
+            "+study.method_overrides.full=['optim.head_lr_scale=7']",
         ],
         cwd=tmp_path,
     )
@@ -42,7 +47,15 @@ def test_multirun_gives_each_job_its_own_dir_and_predict_reads_it(tmp_path: Path
     targets = set()
     for job in jobs:
         assert "test/acc" in json.loads((job / "metrics.json").read_text())
-        targets.add((job / "config.yaml").read_text().split("_target_: ftexp.methods.")[1][:4])
+        config = yaml.safe_load((job / "config.yaml").read_text())
+        method = config["method"]["_target_"].split(".")[2]
+        targets.add(method)
+        if method == "lora":
+            assert (config["optim"]["lr"], config["optim"]["head_lr_scale"]) == (0.00123, 1)
+        else:
+            assert config["optim"]["head_lr_scale"] == 7
+            assert config["optim"]["lr"] == config["method"]["lr"] != 0.00123
+        assert "the experiment's settings: " in (job / "__main__.log").read_text()
     assert targets == {"full", "lora"}
     from ftexp.wandb_offline import read_offline_run
 

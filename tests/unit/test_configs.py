@@ -9,8 +9,8 @@ import torch
 from hydra.utils import instantiate
 
 from ftexp.errors import ConfigError
+from ftexp.method_overrides import apply_to_run, configured_method_overrides
 from ftexp.methods.base import Method
-from ftexp.study.search import configured_method_overrides
 from ftexp.utils.config_check import check_heavy, check_light
 from tests.conftest import TINY, compose_cfg, group_options
 from tests.options import IMAGE_METHODS, partners
@@ -157,3 +157,20 @@ def test_an_experiment_override_for_a_misspelt_method_is_refused() -> None:
         configured_method_overrides(
             compose_cfg(["+study.method_overrides.lroa=['method.lr=1e-3']"])
         )
+
+
+def test_a_run_of_an_experiment_takes_its_methods_row_and_the_command_line_wins() -> None:
+    groups = {"method", "model", "data", "objective"}
+    given = ["experiment=compare_fashion_vit", "method=full"]
+    cfg = compose_cfg(given)
+    assert apply_to_run(cfg, "full", given, groups) == ["method.lr=1e-4", "optim.head_lr_scale=10"]
+    assert (cfg.optim.lr, cfg.optim.head_lr_scale) == (1e-4, 10)
+    given = [*given, "method.lr=5e-5"]
+    cfg = compose_cfg(given)
+    assert apply_to_run(cfg, "full", given, groups) == ["optim.head_lr_scale=10"]
+    assert (cfg.optim.lr, cfg.optim.head_lr_scale) == (5e-5, 10)
+    plain = compose_cfg(["method=full"])  # no experiment row: nothing changes
+    assert apply_to_run(plain, "full", ["method=full"], groups) == []
+    choosing = compose_cfg(["+study.method_overrides.full=['data=sentiment_zh']"])
+    with pytest.raises(ConfigError, match=r"chooses a config group.*add data=sentiment_zh"):
+        apply_to_run(choosing, "full", [], groups)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ftexp.errors import refusals
+from ftexp.method_overrides import configured_method_overrides
 from ftexp.study import __doc__ as STUDY_DOC
 from ftexp.study.curve import (
     parse_sizes,
@@ -17,7 +18,7 @@ from ftexp.study.curve import (
 )
 from ftexp.study.jobs import JobStore, compose
 from ftexp.study.report import summarize, write_report
-from ftexp.study.search import Study, configured_method_overrides
+from ftexp.study.search import Study
 
 
 def _per_method(pairs: list[str]) -> dict[str, list[str]]:

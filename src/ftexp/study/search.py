@@ -9,35 +9,6 @@ from typing import Any
 from ftexp.study.jobs import Job, JobStore, compose, first_line, latency
 
 
-def configured_method_overrides(shared: Any) -> dict[str, list[str]]:
-    """The per-method overrides an experiment carries (``study.method_overrides``).
-
-    ``shared`` is the study's shared config, composed. E.g. the rates a backbone's measured
-    study found; ``ConfigError`` where one is not ``KEY=VALUE`` or its name is not a method
-    or baseline option (a misspelt name would otherwise be silently not applied).
-    """
-    from omegaconf import OmegaConf
-
-    from ftexp.errors import ConfigError
-    from ftexp.utils.config_check import group_options, unknown_options
-
-    node = shared.get("study", {}).get("method_overrides", {})
-    grouped: dict[str, list[str]] = {}
-    problems = []
-    known = {*group_options("method"), *group_options("baseline")}
-    for method, items in OmegaConf.to_container(node).items() if node else []:
-        if method not in known:
-            problems += unknown_options("method", [str(method)], "study.method_overrides")
-        listed = items if isinstance(items, list) else [items]
-        bad = [str(item) for item in listed if not isinstance(item, str) or "=" not in item]
-        if bad:
-            problems.append(f"study.method_overrides.{method}: {bad[0]!r}: write KEY=VALUE")
-        grouped[str(method)] = [str(item) for item in listed]
-    if problems:
-        raise ConfigError(problems)
-    return grouped
-
-
 @dataclass
 class Study:
     """Which jobs each row of the comparison takes, and its row from their kept results."""
