@@ -60,6 +60,14 @@ SUITES: dict[str, list[tuple[str, str, list[str]]]] = {
                 ("ftexp_checkpointing", ["speed.gradient_checkpointing=true"]),
             )
         ],
+        *[  # the packed case's allocator keep handed back (speed.give_back_memory)
+            (
+                "cpu_sft_packed",
+                f"ftexp{name}_give_back_memory",
+                ["experiment=bench_sft", "data.packing=true", "speed.give_back_memory=true", *more],
+            )
+            for name, more in (("", []), ("_checkpointing", ["speed.gradient_checkpointing=true"]))
+        ],
         *[
             (case, runner, extra)
             for case in ("cpu_sft_padded", "cpu_sft_packed")
