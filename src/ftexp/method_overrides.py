@@ -41,6 +41,17 @@ def configured_method_overrides(shared: Any) -> dict[str, list[str]]:
     return grouped
 
 
+def not_given(rows: list[str], given: list[str]) -> list[str]:
+    """The rows whose key none of the ``given`` overrides sets: a given value wins over a row's."""
+    keys = {_key(override) for override in given if "=" in override}
+    return [row for row in rows if _key(row) not in keys]
+
+
+def _key(override: str) -> str:
+    """``method.lr`` of ``method.lr=1e-3`` (and of ``+method.lr=1e-3``)."""
+    return override.partition("=")[0].lstrip("+~")
+
+
 def apply_to_run(cfg: Any, method: str, given: list[str], groups: set[str]) -> list[str]:
     """Set the experiment's overrides for ``method`` on the composed ``cfg``; return those set.
 
@@ -53,16 +64,12 @@ def apply_to_run(cfg: Any, method: str, given: list[str], groups: set[str]) -> l
 
     from ftexp.errors import ConfigError
 
-    rows = configured_method_overrides(cfg).get(method, [])
+    rows = not_given(configured_method_overrides(cfg).get(method, []), given)
     if not rows:
         return []
-    parser = OverridesParser.create()
-    taken = {o.key_or_group for o in parser.parse_overrides([g for g in given if "=" in g])}
     applied = []
-    for override in parser.parse_overrides(rows):
+    for override in OverridesParser.create().parse_overrides(rows):
         key = override.key_or_group
-        if key in taken:
-            continue
         if key in groups:
             raise ConfigError(
                 [

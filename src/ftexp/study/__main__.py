@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ftexp.errors import refusals
-from ftexp.method_overrides import configured_method_overrides
+from ftexp.method_overrides import configured_method_overrides, not_given
 from ftexp.study import __doc__ as STUDY_DOC
 from ftexp.study.curve import (
     parse_sizes,
@@ -44,9 +44,7 @@ def merged_overrides(
     merged: dict[str, list[str]] = {}
     for method in {**configured, **flags}:
         given = flags.get(method, [])
-        keys = {override.partition("=")[0] for override in given}
-        kept = [o for o in configured.get(method, []) if o.partition("=")[0] not in keys]
-        merged[method] = [*kept, *given]
+        merged[method] = [*not_given(configured.get(method, []), given), *given]
     return merged
 
 
