@@ -44,6 +44,7 @@ def main() -> None:
     """
     with refusals():
         _refuse_null_groups(sys.argv[1:])
+        _refuse_uncomposable(sys.argv[1:])
     try:
         run()
     except SystemExit as stop:
@@ -59,6 +60,7 @@ def run(cfg: DictConfig) -> float | None:
     _STARTED.append(True)
     with refusals():
         taken = _take_experiment_rows(cfg)
+        replaced = _prefer_given_source(cfg)
         kept = sweep_resume.kept_result(cfg)
         if kept is not None:
             return _optimized(cfg, kept)
@@ -74,6 +76,10 @@ def run(cfg: DictConfig) -> float | None:
             logging.getLogger("ftexp").info(choices_line(HydraConfig.get().runtime.choices))
         if taken:
             logging.getLogger("ftexp").info(f"[ftexp] the experiment's settings: {' '.join(taken)}")
+        if replaced:
+            logging.getLogger("ftexp").info(
+                f"[ftexp] your data source replaces the option's own: {' '.join(replaced)}"
+            )
         if notice := notice_of(parts.model):
             logging.getLogger("ftexp").warning(f"[ftexp] notice: {notice}")
         try:
@@ -111,6 +117,15 @@ def _refuse_null_groups(arguments: list[str]) -> None:
         raise ConfigError(issues)
 
 
+def _refuse_uncomposable(arguments: list[str]) -> None:
+    """A misspelt key, group or option, refused in ftexp's words before Hydra's own text."""
+    from ftexp.errors import ConfigError
+    from ftexp.utils.override_check import override_problems
+
+    if problems := override_problems(arguments):
+        raise ConfigError(problems)
+
+
 def _take_experiment_rows(cfg: DictConfig) -> list[str]:
     """Give the run the experiment's settings for its method (``study.method_overrides``)."""
     if not HydraConfig.initialized():
@@ -122,6 +137,16 @@ def _take_experiment_rows(cfg: DictConfig) -> list[str]:
     groups = {str(name).partition("@")[0] for name in choices}
     method = choices.get("method")
     return apply_to_run(cfg, str(method), list(hydra_cfg.overrides.task), groups) if method else []
+
+
+def _prefer_given_source(cfg: DictConfig) -> list[str]:
+    """``data.path``/``data.hub_id`` on the command line replace the data option's own source."""
+    if not HydraConfig.initialized() or cfg.get("data") is None:
+        return []
+    from ftexp.data.given_source import prefer_given_source
+    from ftexp.method_overrides import given_keys
+
+    return prefer_given_source(cfg.data, given_keys(list(HydraConfig.get().overrides.task)))
 
 
 def _check_before_heavy_imports(cfg: DictConfig) -> Parts:

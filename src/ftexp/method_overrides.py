@@ -43,8 +43,13 @@ def configured_method_overrides(shared: Any) -> dict[str, list[str]]:
 
 def not_given(rows: list[str], given: list[str]) -> list[str]:
     """The rows whose key none of the ``given`` overrides sets: a given value wins over a row's."""
-    keys = {_key(override) for override in given if "=" in override}
+    keys = given_keys(given)
     return [row for row in rows if _key(row) not in keys]
+
+
+def given_keys(given: list[str]) -> set[str]:
+    """The keys the ``given`` overrides set (``method.lr`` of ``+method.lr=1e-3``)."""
+    return {_key(override) for override in given if "=" in override}
 
 
 def _key(override: str) -> str:

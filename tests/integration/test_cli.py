@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import subprocess
 import sys
@@ -9,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.conftest import TINY
+from tests.conftest import TINY, TINY_CSV, run_ftexp
 
 
 def run(args: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess[str]:
@@ -73,3 +75,27 @@ def test_multirun_gives_each_job_its_own_dir_and_predict_reads_it(tmp_path: Path
     # the base model's load report (its head "newly initialized") is not the run's: not shown
     assert "newly initialized" not in out.stdout + out.stderr
     assert lines[0].split("\t")[0] in {"neg", "pos"}
+
+
+def test_a_users_own_file_replaces_the_bundled_data_with_one_override(tmp_path: Path) -> None:
+    """``data=sentiment data.path=reviews.tsv``: the option's artifact is dropped, tsv is split."""
+    rows = list(csv.reader(io.StringIO(TINY_CSV.read_text())))[1:]
+    tsv = tmp_path / "reviews.tsv"
+    with tsv.open("w", encoding="utf-8", newline="") as out:
+        csv.writer(out, delimiter="\t").writerows([["review", "label"], *rows])
+    run = tmp_path / "run"
+    done = run_ftexp(
+        "debug=smoke",
+        "data=sentiment",
+        f"data.path={tsv}",
+        "data.text_column=review",
+        "data.label_column=label",
+        "data.labels=[neg,pos]",
+        f"hydra.run.dir={run}",
+    )
+    said = done.stdout + done.stderr
+    assert "your data source replaces the option's own: data.artifact=null" in said
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert saved["data"]["artifact"] is None
+    assert saved["data"]["path"] == str(tsv)
+    assert "test/acc" in json.loads((run / "metrics.json").read_text())

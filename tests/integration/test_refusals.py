@@ -71,8 +71,11 @@ BAD_TAGS = "Paris\tB-LOC\nx\tE-LOC\n"  # E- is not a BIO prefix
 # (id, arguments, words the message must contain)
 ROWS: list[tuple[str, Row, list[str]]] = [
     ("range", lambda t, r: ["method.r=0"], ["method.r must be > 0"]),
-    ("unknown-option", lambda t, r: ["method=lorra"], ["Could not find 'method/lorra'", "lora"]),
-    ("unknown-key", lambda t, r: ["trainer.max_epoch=3"], ["Key 'max_epoch' is not in struct"]),
+    ("unknown-option", lambda t, r: ["method=lorra"], ["did you mean method=lora?", "full"]),
+    ("unknown-key", lambda t, r: ["trainer.max_epoch=3"], ["did you mean trainer.max_epochs=3?"]),
+    ("misspelt-key", lambda t, r: ["method.rr=8"], ["method.rr is not a setting", "method.r=8?"]),
+    ("misspelt-group", lambda t, r: ["metod=lora"], ["did you mean method=lora?"]),
+    ("needless-append", lambda t, r: ["+method.r=8"], ["without the +: method.r=8"]),
     ("type", lambda t, r: ["optim.lr=abc"], ["optim.lr must be a number", "'abc'"]),
     ("typo", lambda t, r: ["+method.rnak=4"], ["did you mean method.r?"]),
     (
@@ -92,8 +95,13 @@ ROWS: list[tuple[str, Row, list[str]]] = [
     ),
     (
         "objective-data-2",
-        lambda t, r: ["objective=classify", "data=chat", "data.artifact=null", f"data.path={CHAT}"],
+        lambda t, r: ["objective=classify", "data=chat", f"data.path={CHAT}"],
         ["objective=classify cannot train on data=chat", "local, sentiment"],
+    ),
+    (
+        "two-sources",
+        lambda t, r: ["data=sentiment", f"data.path={TINY_CSV}", "data.hub_id=someone/reviews"],
+        ["data.path and data.hub_id are both set", "data.path=null or data.hub_id=null"],
     ),
     (
         "multitask-weighting",
@@ -114,8 +122,7 @@ ROWS: list[tuple[str, Row, list[str]]] = [
         "ner-tag",
         lambda t, r: [
             "objective=token_classify",
-            "data=ner_en",
-            "data.artifact=null",
+            "data=ner_en",  # the user's path replaces the option's artifact
             f"data.path={_csv(t, 'ner.txt', BAD_TAGS)}",
         ],
         ["ner.txt, line 2", "not BIO tags", "data.scheme"],
@@ -264,6 +271,7 @@ def test_bad_input_is_refused_cleanly(
     print(f"refusal {row}: {seconds:.1f} s")  # the time to refusal, reported (not asserted)
     assert done.returncode == 2, done.stderr[-2000:]
     assert "Traceback" not in done.stderr
+    assert "HYDRA_FULL_ERROR" not in done.stderr  # ftexp's words, not Hydra's
     message = " ".join(done.stderr.split())
     for word in words:
         assert " ".join(word.split()) in message, (word, done.stderr[-2000:])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bz2
+import gzip
 import json
 from pathlib import Path
 
@@ -139,3 +140,14 @@ def test_rows_repeated_across_given_splits_stay_in_one_split(tmp_path: Path) -> 
     assert "t1" not in texts["train"]
     assert data.dropped["train_overlap"] == 3
     assert data.dropped["val_overlap"] == 1
+
+
+def test_tsv_reads_its_columns_by_extension(tmp_path: Path) -> None:
+    path = write(tmp_path / "reviews.tsv", "text\tlabel\ngreat, truly\tpos\nawful\tneg\n")
+    assert read_columns(path) == ["text", "label"]
+    assert [r for _, r in read_rows(path)] == [
+        {"text": "great, truly", "label": "pos"},
+        {"text": "awful", "label": "neg"},
+    ]
+    packed = write(tmp_path / "reviews.tsv.gz", gzip.compress(path.read_bytes()))
+    assert read_columns(packed) == ["text", "label"]

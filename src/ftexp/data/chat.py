@@ -23,7 +23,13 @@ from ftexp.data.conversations import (
     checked,
     read_conversations_of,
 )
-from ftexp.data.sources import column_problems, load_hub, load_rows, split_files
+from ftexp.data.sources import (
+    column_problems,
+    load_hub,
+    load_rows,
+    source_choice_problem,
+    split_files,
+)
 from ftexp.errors import DataError
 
 Pair = tuple[str, str]
@@ -209,8 +215,9 @@ class ChatData(TokenLimited, FinetuneData):
     def source_problems(self) -> list[str]:
         """Validate the source and the choices without reading the records."""
         issues = []
-        if sum(x is not None for x in (self.path, self.artifact, self.hub_id)) != 1:
-            issues.append("data: set exactly one of data.path, data.artifact, data.hub_id")
+        choice = source_choice_problem(path=self.path, artifact=self.artifact, hub_id=self.hub_id)
+        if choice:
+            issues.append(choice)
         if self.max_length <= 0:
             issues.append(f"data.max_length must be > 0, got {self.max_length}")
         for key, kind in (

@@ -8,7 +8,14 @@ from typing import Any, ClassVar
 from ftexp.data.augment import augment_problems
 from ftexp.data.base import FinetuneData, TokenLimited
 from ftexp.data.readers import Row
-from ftexp.data.sources import Source, column_problems, load_hub, load_rows, split_files
+from ftexp.data.sources import (
+    Source,
+    column_problems,
+    load_hub,
+    load_rows,
+    source_choice_problem,
+    split_files,
+)
 from ftexp.errors import DataError
 
 Example = tuple[str, int]
@@ -56,9 +63,10 @@ class ClassificationData(TokenLimited, FinetuneData):
     def source_problems(self) -> list[str]:
         """Validate the source and file headers without loading the data."""
         issues = []
+        choice = source_choice_problem(path=self.path, artifact=self.artifact, hub_id=self.hub_id)
         sources = [x for x in (self.path, self.artifact, self.hub_id) if x]
-        if len(sources) != 1:
-            issues.append("data: set exactly one of data.path, data.artifact, data.hub_id")
+        if choice:
+            issues.append(choice)
         if self.max_length <= 0:
             issues.append(f"data.max_length must be > 0, got {self.max_length}")
         if self.labels is not None and len(self.labels) < 2:

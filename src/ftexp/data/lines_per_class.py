@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ftexp.data.classification import ClassificationData, Example
 from ftexp.data.readers import read_lines
-from ftexp.data.sources import split_files
+from ftexp.data.sources import source_choice_problem, split_files
 
 
 @dataclass
@@ -33,8 +33,9 @@ class LinesPerClassData(ClassificationData):
         """Two or more class files, each present."""
         if len(self.class_files) < 2:
             return [f"data.class_files needs at least two classes, got {self.class_files}"]
-        if (self.path is None) == (self.artifact is None):
-            return ["data: set exactly one of data.path (a folder of class files), data.artifact"]
+        choice = source_choice_problem(path=self.path, artifact=self.artifact)
+        if choice:
+            return [choice]
         try:
             files = self._files()
         except Exception as err:

@@ -25,7 +25,7 @@ from ftexp.data.conversations import (
     RecordProblem,
     preference_of,
 )
-from ftexp.data.sources import column_problems, load_rows, split_files
+from ftexp.data.sources import column_problems, load_rows, source_choice_problem, split_files
 from ftexp.errors import DataError
 
 
@@ -61,8 +61,9 @@ class PromptedReplies(TokenLimited, FinetuneData):
 
     def source_problems(self) -> list[str]:
         """Validate settings and the file's columns."""
-        if (self.path is None) == (self.artifact is None):
-            return ["data: set exactly one of data.path, data.artifact"]
+        choice = source_choice_problem(path=self.path, artifact=self.artifact)
+        if choice:
+            return [choice]
         prompts = prompt_map(self.prompts)
         columns = [self.text_column, self.label_column] if prompts else list(self.record_columns)
         issues = column_problems(split_files(self.path, self.artifact), columns)

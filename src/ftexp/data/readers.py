@@ -41,7 +41,7 @@ def read_rows(path: Path) -> list[Row]:
         rows = list(
             _jsonl_rows(path, text)
             if fmt in {".jsonl", ".json"}
-            else _csv_rows(path, text, "\t" if fmt == ".tsv" else ",")
+            else _csv_rows(path, text, _delimiter(fmt))
         )
     if not rows:
         raise DataError(path, "file has no data rows", fix="point data.path at a non-empty file")
@@ -58,8 +58,13 @@ def read_columns(path: Path) -> list[str]:
     rows = read_rows(path) if fmt in {".jsonl", ".json"} else None
     if rows is not None:
         return sorted({key for _, record in rows[:100] for key in record})
-    header = next(csv.reader(io.StringIO(_decode(path).split("\n", 1)[0])), [])
-    return header
+    first_line = _decode(path).split("\n", 1)[0]
+    return next(csv.reader(io.StringIO(first_line), delimiter=_delimiter(fmt)), [])
+
+
+def _delimiter(fmt: str) -> str:
+    """The field separator of a delimited format: tab for ``.tsv``, comma for ``.csv``."""
+    return "\t" if fmt == ".tsv" else ","
 
 
 def _decode(path: Path) -> str:

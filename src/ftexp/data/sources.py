@@ -71,3 +71,20 @@ def load_hub(hub_id: str, config_name: str | None) -> Source:
         for name, split in loaded.items()
         if name in names
     }
+
+
+def source_choice_problem(**sources: Any) -> str | None:
+    """The refusal where not exactly one of ``sources`` (``path=..., artifact=...``) is set.
+
+    The message names the overrides that resolve it: which key to clear, or which to set.
+    """
+    chosen = [name for name, value in sources.items() if value not in (None, "", {})]
+    if len(chosen) == 1:
+        return None
+    if not chosen:
+        names = ", ".join(f"data.{name}" for name in sources)
+        return f"data: no source is set; set one of {names} (your own file: data.path=<file>)"
+    both = " and ".join(f"data.{name}" for name in chosen)
+    clear = " or ".join(f"data.{name}=null" for name in chosen)
+    are = "are both" if len(chosen) == 2 else "are all"
+    return f"data: {both} {are} set, and a run reads one; add {clear}"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ftexp.data.base import FinetuneData, TokenLimited
-from ftexp.data.sources import column_problems, load_rows, split_files
+from ftexp.data.sources import column_problems, load_rows, source_choice_problem, split_files
 from ftexp.errors import DataError
 
 
@@ -38,8 +38,9 @@ class TextData(TokenLimited, FinetuneData):
         issues = []
         if not 0 < self.mlm_probability < 1:
             issues.append(f"data.mlm_probability must be in (0, 1), got {self.mlm_probability}")
-        if (self.path is None) == (self.artifact is None):
-            return [*issues, "data: set exactly one of data.path, data.artifact"]
+        choice = source_choice_problem(path=self.path, artifact=self.artifact)
+        if choice:
+            return [*issues, choice]
         return issues + column_problems(split_files(self.path, self.artifact), [self.text_column])
 
     def origin(self) -> str:

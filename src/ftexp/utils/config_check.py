@@ -255,7 +255,7 @@ def data_partners() -> dict[str, Any]:
 def _data_partners(cwd: str) -> dict[str, Any]:
     from hydra import compose
 
-    with _hydra_context():
+    with hydra_context():
         return {
             name: get_object(compose(config_name=f"data/{name}").data._target_)
             for name in group_options("data")
@@ -272,7 +272,7 @@ def group_options(group: str) -> list[str]:
 def _group_options(group: str, cwd: str) -> list[str]:
     from hydra.core.global_hydra import GlobalHydra
 
-    with _hydra_context():
+    with hydra_context():
         return list(GlobalHydra.instance().config_loader().get_group_options(group))
 
 
@@ -289,7 +289,7 @@ def unknown_options(group: str, names: list[str], where: str) -> list[str]:
     return issues
 
 
-def _hydra_context() -> AbstractContextManager[Any]:
+def hydra_context() -> AbstractContextManager[Any]:
     """The running Hydra app's config search path, or the packaged configs outside one."""
     from hydra import initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
@@ -316,11 +316,38 @@ def _model_fit_problems(built: dict[str, Any]) -> list[str]:
 
 
 def _missing_values(where: str, node: DictConfig) -> list[str]:
-    """A problem for every mandatory value (``???``) left unset in ``node``."""
-    return [
-        f"{where}.{key} is required (it is ???); set {where}.{key}=..."
-        for key in sorted(OmegaConf.missing_keys(node))
-    ]
+    """A problem for every mandatory value (``???``) left unset in ``node``.
+
+    A ``???`` left by the option under a ``_target_`` the command line changed (``reward.run_dir``
+    after ``objective.reward._target_=ftexp.rewards.ExactAnswer``) is not the new target's
+    setting: the fix replaces the node, not sets the value.
+    """
+    problems = []
+    # OmegaConf names each key from the root already (``objective.reward.run_dir``)
+    for name in sorted(str(k) for k in OmegaConf.missing_keys(node)):
+        key = name if name.startswith(f"{where}.") else f"{where}.{name}"
+        parent_path, _, leaf = key.removeprefix(f"{where}.").rpartition(".")
+        parent = OmegaConf.select(node, parent_path) if parent_path else node
+        target = parent.get("_target_") if isinstance(parent, DictConfig) else None
+        accepted = _accepted_target_names(str(target)) if target else None
+        if accepted is not None and leaf not in accepted:
+            # Hydra cannot delete a ??? value: the fix replaces the whole node
+            node_key = key.rpartition(".")[0]
+            problems.append(
+                f"{key} is left from the option's default and is not a setting of {target}; "
+                f"replace the node whole: '~{node_key}' '+{node_key}={{_target_: {target}}}'"
+            )
+        else:
+            problems.append(f"{key} is required (it is ???); set {key}=...")
+    return problems
+
+
+def _accepted_target_names(target: str) -> set[str] | None:
+    """The keyword names ``target`` accepts; None where it takes any or cannot be imported."""
+    try:
+        return _accepted_names(get_object(target))
+    except Exception:  # a misspelt target is reported by unknown_keys
+        return None
 
 
 def _known_keys_only(node: DictConfig) -> DictConfig:
