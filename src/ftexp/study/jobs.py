@@ -40,12 +40,22 @@ class Job:
 
 
 def compose(arguments: list[str]) -> Any:
-    """The job's config, composed as the command line composes it (no run dir created)."""
+    """The job's config, composed as the command line composes it (no run dir created).
+
+    A ``data.path``/``data.hub_id`` among ``arguments`` replaces the data option's own source,
+    as it does in the job's run.
+    """
     from hydra import compose as hydra_compose
     from hydra import initialize_config_module
 
+    from ftexp.data.given_source import prefer_given_source
+    from ftexp.method_overrides import given_keys
+
     with initialize_config_module("ftexp.conf", version_base="1.3"):
-        return hydra_compose("train", overrides=arguments)
+        cfg = hydra_compose("train", overrides=arguments)
+    if cfg.get("data") is not None:
+        prefer_given_source(cfg.data, given_keys(arguments))
+    return cfg
 
 
 @dataclass
