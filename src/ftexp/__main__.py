@@ -141,12 +141,11 @@ def _take_experiment_rows(cfg: DictConfig) -> list[str]:
 
 def _prefer_given_source(cfg: DictConfig) -> list[str]:
     """``data.path``/``data.hub_id`` on the command line replace the data option's own source."""
-    if not HydraConfig.initialized() or cfg.get("data") is None:
+    if not HydraConfig.initialized():
         return []
     from ftexp.data.given_source import prefer_given_source
-    from ftexp.method_overrides import given_keys
 
-    return prefer_given_source(cfg.data, given_keys(list(HydraConfig.get().overrides.task)))
+    return prefer_given_source(cfg, list(HydraConfig.get().overrides.task))
 
 
 def _check_before_heavy_imports(cfg: DictConfig) -> Parts:

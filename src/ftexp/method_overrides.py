@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ftexp.utils.override_check import given_keys, override_key
+
 
 def configured_method_overrides(shared: Any) -> dict[str, list[str]]:
     """The per-method overrides an experiment carries (``study.method_overrides``).
@@ -44,17 +46,7 @@ def configured_method_overrides(shared: Any) -> dict[str, list[str]]:
 def not_given(rows: list[str], given: list[str]) -> list[str]:
     """The rows whose key none of the ``given`` overrides sets: a given value wins over a row's."""
     keys = given_keys(given)
-    return [row for row in rows if _key(row) not in keys]
-
-
-def given_keys(given: list[str]) -> set[str]:
-    """The keys the ``given`` overrides set (``method.lr`` of ``+method.lr=1e-3``)."""
-    return {_key(override) for override in given if "=" in override}
-
-
-def _key(override: str) -> str:
-    """``method.lr`` of ``method.lr=1e-3`` (and of ``+method.lr=1e-3``)."""
-    return override.partition("=")[0].lstrip("+~")
+    return [row for row in rows if override_key(row) not in keys]
 
 
 def apply_to_run(cfg: Any, method: str, given: list[str], groups: set[str]) -> list[str]:

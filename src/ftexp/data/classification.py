@@ -64,7 +64,6 @@ class ClassificationData(TokenLimited, FinetuneData):
         """Validate the source and file headers without loading the data."""
         issues = []
         choice = source_choice_problem(path=self.path, artifact=self.artifact, hub_id=self.hub_id)
-        sources = [x for x in (self.path, self.artifact, self.hub_id) if x]
         if choice:
             issues.append(choice)
         if self.max_length <= 0:
@@ -72,7 +71,7 @@ class ClassificationData(TokenLimited, FinetuneData):
         if self.labels is not None and len(self.labels) < 2:
             issues.append(f"data.labels needs at least two classes, got {self.labels}")
         issues += augment_problems(self.augment)
-        if len(sources) == 1 and not self.hub_id:
+        if choice is None and not self.hub_id:
             try:
                 files = split_files(self.path, self.artifact)
             except Exception as err:  # an unreachable artifact is a config-time problem too

@@ -14,16 +14,20 @@ BROUGHT = ("path", "hub_id")  # what a user brings
 BUNDLED = ("artifact", *BROUGHT)  # what an option may carry that a brought source replaces
 
 
-def prefer_given_source(data: Any, given_keys: set[str]) -> list[str]:
-    """Clear the sources of the ``data`` config that a given ``data.path``/``data.hub_id`` replaces.
+def prefer_given_source(cfg: Any, overrides: list[str]) -> list[str]:
+    """Clear the data sources of ``cfg`` that a given ``data.path``/``data.hub_id`` replaces.
 
-    ``given_keys`` are the keys the command line sets. Returns the overrides applied, as the
-    run's first lines state them; none where no source was given or ``data.artifact`` was.
+    ``overrides`` are the command line's. Returns the overrides applied, as the run's first
+    lines state them; none where no source was given or ``data.artifact`` was.
     """
     from omegaconf import open_dict
 
-    brought = [key for key in BROUGHT if _given(f"data.{key}", given_keys)]
-    if not brought or _given("data.artifact", given_keys):
+    from ftexp.utils.override_check import given_keys
+
+    data = cfg.get("data")
+    keys = given_keys(overrides)
+    brought = [key for key in BROUGHT if _given(f"data.{key}", keys)]
+    if data is None or not brought or _given("data.artifact", keys):
         return []
     applied = []
     with open_dict(data):

@@ -49,12 +49,10 @@ def compose(arguments: list[str]) -> Any:
     from hydra import initialize_config_module
 
     from ftexp.data.given_source import prefer_given_source
-    from ftexp.method_overrides import given_keys
 
     with initialize_config_module("ftexp.conf", version_base="1.3"):
         cfg = hydra_compose("train", overrides=arguments)
-    if cfg.get("data") is not None:
-        prefer_given_source(cfg.data, given_keys(arguments))
+    prefer_given_source(cfg, arguments)
     return cfg
 
 

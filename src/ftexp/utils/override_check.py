@@ -40,6 +40,16 @@ def override_problems(arguments: list[str]) -> list[str]:
     return []
 
 
+def override_key(override: str) -> str:
+    """``method.lr`` of ``method.lr=1e-3`` (and of ``+method.lr=1e-3``, ``~method.lr``)."""
+    return override.partition("=")[0].lstrip("+~")
+
+
+def given_keys(given: list[str]) -> set[str]:
+    """The keys the ``given`` overrides set (``method.lr`` of ``+method.lr=1e-3``)."""
+    return {override_key(override) for override in given if "=" in override}
+
+
 def _job_overrides(arguments: list[str]) -> list[str] | None:
     """The job's overrides, each sweep at its first value; None where Hydra should read all."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -100,14 +110,14 @@ def _composition_problem(err: Exception, overrides: list[str]) -> str:
     cause: Any = err.__cause__
     text = str(err)
     key = str(getattr(cause, "full_key", "") or _quoted(text))
-    value = next((o.partition("=")[2] for o in overrides if _key(o) == key), "...")
+    value = next((o.partition("=")[2] for o in overrides if override_key(o) == key), "...")
     if "Could not append to config" in text and key:
         return f"+{key}: {key} is already set; override it without the +: {key}={value}"
     if "Could not delete" in text and key:
         return f"~{key}: there is no {key} to remove; check the spelling"
     if not key:
         return text.splitlines()[0]
-    others = [o for o in overrides if _key(o) != key]
+    others = [o for o in overrides if override_key(o) != key]
     parent, _, leaf = key.rpartition(".")
     siblings = _siblings(parent, others)
     groups = _top_level_groups() if not parent else []
@@ -118,11 +128,6 @@ def _composition_problem(err: Exception, overrides: list[str]) -> str:
     else:
         hint = f"valid keys: {', '.join(sorted(siblings))}" if siblings else "check the spelling"
     return f"{key} is not a setting here; {hint} (a key of your own: +{key}={value})"
-
-
-def _key(override: str) -> str:
-    """``method.r`` of ``+method.r=8``."""
-    return override.partition("=")[0].lstrip("+~")
 
 
 def _quoted(text: str) -> str:
