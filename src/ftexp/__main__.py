@@ -101,11 +101,10 @@ def _optimized(cfg: DictConfig, metrics: dict[str, float]) -> float | None:
 
 def _refuse_null_groups(arguments: list[str]) -> None:
     """``logger=null``: Hydra drops a group with ``~logger``; ``=null`` ends in its traceback."""
-    from pathlib import Path
-
     from ftexp.errors import ConfigError
+    from ftexp.utils.override_check import config_groups
 
-    groups = {p.name for p in Path(__file__).with_name("conf").iterdir() if p.is_dir()}
+    groups = set(config_groups())
     nulled = [a.partition("=")[0] for a in arguments if a.endswith("=null")]
     issues = [
         f"{group}=null: a config group is dropped with ~{group} (run without it), "

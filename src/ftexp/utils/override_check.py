@@ -120,7 +120,7 @@ def _composition_problem(err: Exception, overrides: list[str]) -> str:
     others = [o for o in overrides if override_key(o) != key]
     parent, _, leaf = key.rpartition(".")
     siblings = _siblings(parent, others)
-    groups = _top_level_groups() if not parent else []
+    groups = config_groups() if not parent else []
     close = difflib.get_close_matches(leaf, sorted({*siblings, *groups}), n=1)
     where = f"{parent}." if parent else ""
     if close:
@@ -152,8 +152,8 @@ def _siblings(parent: str, overrides: list[str]) -> list[str]:
     return [str(k) for k in node]
 
 
-def _top_level_groups() -> list[str]:
-    """The config group names (``method``, ``data``, ...), for a misspelt ``metod=lora``."""
+def config_groups() -> list[str]:
+    """The packaged config group names (``method``, ``data``, ...)."""
     from pathlib import Path
 
     conf = Path(__file__).resolve().parents[1] / "conf"
