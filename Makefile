@@ -71,7 +71,7 @@ compare-table: install  ## the comparison table of the results kept so far (a ru
 
 compare-sweep: install  ## one run per method at its own rate (Hydra multirun) -> table + PNG
 	$(PY) -m ftexp -m experiment=$(COMPARE) method=$(METHODS) hydra.sweep.dir=$(COMPARE_DIR)/sweep $(ARGS)
-	$(PY) -m ftexp.compare $(COMPARE_DIR)/sweep
+	$(PY) -m ftexp.cli.compare $(COMPARE_DIR)/sweep
 
 bench: install  ## ftexp vs HF Trainer + PEFT vs bare loop, CPU case (~20 min) -> bench/results/cpu.json
 	$(PY) bench/run.py cpu $(ARGS)

@@ -34,10 +34,10 @@ def worker(model: str, objective: str, method: str, steps: int, batch_size: int)
     import torch
     from hydra import compose, initialize_config_module
 
+    from ftexp.checks.config_check import check_heavy
     from ftexp.memory.check import worst_batch
     from ftexp.memory.estimate import StepSetting, estimate_memory
-    from ftexp.run import build
-    from ftexp.utils.config_check import check_heavy
+    from ftexp.run.wiring import build
 
     overrides = [
         f"model={model}",

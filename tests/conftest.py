@@ -118,8 +118,8 @@ def resume_outcome(run_dir: Path) -> dict[str, float]:
 
 def build_module(cfg: DictConfig) -> tuple[Any, Any]:
     """The run's module (weights loaded) and data module (set up), built as ``train`` does."""
-    from ftexp.run import build
-    from ftexp.utils.config_check import check_heavy
+    from ftexp.checks.config_check import check_heavy
+    from ftexp.run.wiring import build
 
     module, data = build(check_heavy(cfg))
     data.setup()

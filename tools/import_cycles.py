@@ -1,8 +1,13 @@
-"""Fail when modules under ``src/`` import each other in a cycle (deferred imports count too).
+"""Fail when modules under ``src/`` import each other in a cycle, or a layer imports one above it.
 
 Run: ``python tools/import_cycles.py`` (CI runs it in ``make lint``). Reads the source with
 ``ast`` only, so it needs no installed package. Every ``import`` statement counts, including
-those inside functions: a deferred import hides a cycle from Python, not from the reader.
+those inside functions and under ``TYPE_CHECKING``: a deferred import hides a cycle from Python,
+not from the reader.
+
+The layers (``LAYERS``, lowest first) are ftexp's packages and root modules: a module may import
+its own package and any layer below, never one above. A new package or root module gets a
+place in the list, or this check fails and names it.
 """
 
 from __future__ import annotations
@@ -40,6 +45,56 @@ def imported(path: Path, modules: set[str]) -> set[str]:
                 sub = f"{base}.{alias.name}"
                 found.add(sub if sub in modules else base)
     return {m for m in found if m in modules and m != name}
+
+
+# lowest first; a layer may import those before it. ``ftexp`` is the package's own __init__.
+LAYERS: tuple[str, ...] = (
+    "ftexp",  # the moved-module names (imports nothing of ftexp)
+    "ftexp.conf",  # the packaged config groups (YAML)
+    "ftexp.errors",
+    "ftexp.batch",
+    "ftexp.utils",
+    "ftexp.infra",  # artifacts, cluster, sweeps, trackers, console
+    "ftexp.callbacks",
+    "ftexp.memory",
+    "ftexp.speed",
+    "ftexp.optim",
+    "ftexp.metrics",
+    "ftexp.models",
+    "ftexp.contract",  # the objective / data / model contract
+    "ftexp.data",
+    "ftexp.methods",
+    "ftexp.objectives",
+    "ftexp.parts",
+    "ftexp.checks",  # the config checks, over Parts
+    "ftexp.run",  # one run's wiring, and a saved run
+    "ftexp.rewards",  # may load a finished run (ClassifierReward)
+    "ftexp.serve",
+    "ftexp.study",
+    "ftexp.cli",
+    "ftexp.__main__",
+    "hydra_plugins",
+)
+
+
+def layer_of(module: str) -> str:
+    """The layer a module belongs to: its top-level package or root module under ``ftexp``."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if parts[0] == "ftexp" else parts[0]
+
+
+def layer_breaks(graph: dict[str, set[str]]) -> list[str]:
+    """A line for each import of a layer above the importer's, and each module of no layer."""
+    rank = {layer: i for i, layer in enumerate(LAYERS)}
+    found = sorted({layer_of(m) for m in graph} - rank.keys())
+    breaks = [f"{layer} has no place in LAYERS (tools/import_cycles.py)" for layer in found]
+    for module, imports in sorted(graph.items()):
+        own = rank.get(layer_of(module))
+        for target in sorted(imports):
+            theirs = rank.get(layer_of(target))
+            if own is not None and theirs is not None and theirs > own:
+                breaks.append(f"layer break: {module} imports {target}, a layer above it")
+    return breaks
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -85,9 +140,11 @@ def main() -> int:
     found = cycles(graph)
     for group in found:
         print("import cycle: " + " <-> ".join(group))
+    breaks = layer_breaks(graph)
+    print("\n".join(breaks) if breaks else f"{len(LAYERS)} layers kept")
     if not found:
         print(f"no import cycles among {len(modules)} modules")
-    return 1 if found else 0
+    return 1 if found or breaks else 0
 
 
 if __name__ == "__main__":

@@ -12,9 +12,9 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from ftexp import sweep_resume
-from ftexp.console import choices_line, route_library_output
 from ftexp.errors import refusals
+from ftexp.infra import sweep_resume
+from ftexp.infra.console import choices_line, route_library_output
 
 if TYPE_CHECKING:
     from ftexp.parts import Parts
@@ -67,9 +67,11 @@ def run(cfg: DictConfig) -> float | None:
         parts = _check_before_heavy_imports(cfg)
         logging.captureWarnings(True)  # the libraries' import-time warnings: to the log file
         from ftexp.callbacks.guards import NonFiniteLossError
+        from ftexp.infra.hydra_ddp import ddp_ready_multirun_job
         from ftexp.models.base import notice_of
-        from ftexp.run import train  # heavy imports only once the config is known to be sound
-        from ftexp.utils.hydra_ddp import ddp_ready_multirun_job
+        from ftexp.run.wiring import (
+            train,  # heavy imports only once the config is known to be sound
+        )
 
         route_library_output()
         if HydraConfig.initialized():
@@ -101,8 +103,8 @@ def _optimized(cfg: DictConfig, metrics: dict[str, float]) -> float | None:
 
 def _refuse_null_groups(arguments: list[str]) -> None:
     """``logger=null``: Hydra drops a group with ``~logger``; ``=null`` ends in its traceback."""
+    from ftexp.checks.override_check import config_groups
     from ftexp.errors import ConfigError
-    from ftexp.utils.override_check import config_groups
 
     groups = set(config_groups())
     nulled = [a.partition("=")[0] for a in arguments if a.endswith("=null")]
@@ -118,8 +120,8 @@ def _refuse_null_groups(arguments: list[str]) -> None:
 
 def _refuse_uncomposable(arguments: list[str]) -> None:
     """A misspelt key, group or option, refused in ftexp's words before Hydra's own text."""
+    from ftexp.checks.override_check import override_problems
     from ftexp.errors import ConfigError
-    from ftexp.utils.override_check import override_problems
 
     if problems := override_problems(arguments):
         raise ConfigError(problems)
@@ -129,7 +131,7 @@ def _take_experiment_rows(cfg: DictConfig) -> list[str]:
     """Give the run the experiment's settings for its method (``study.method_overrides``)."""
     if not HydraConfig.initialized():
         return []
-    from ftexp.method_overrides import apply_to_run
+    from ftexp.checks.method_overrides import apply_to_run
 
     hydra_cfg = HydraConfig.get()
     choices = hydra_cfg.runtime.choices
@@ -149,8 +151,8 @@ def _prefer_given_source(cfg: DictConfig) -> list[str]:
 
 def _check_before_heavy_imports(cfg: DictConfig) -> Parts:
     """The checks that need no torch, then the data read: bad input is refused in seconds."""
-    from ftexp.eval_sets import read_eval_sets
-    from ftexp.utils.config_check import check_light
+    from ftexp.checks.config_check import check_light
+    from ftexp.run.eval_sets import read_eval_sets
 
     parts = check_light(cfg)
     parts.data.load()  # a DataError (bad row, one class, empty split) before any import

@@ -18,3 +18,12 @@ def token_ids(rendered: Any) -> list[int]:
     if isinstance(rendered, Mapping):
         rendered = rendered["input_ids"]
     return [int(i) for i in rendered]
+
+
+def stop_token_ids(tokenizer: Any) -> list[int]:
+    """EOS plus ChatML's end-of-turn token when the vocabulary has one: where a reply stops."""
+    ids = {tokenizer.eos_token_id}
+    end_of_turn = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    if isinstance(end_of_turn, int) and end_of_turn != tokenizer.unk_token_id:
+        ids.add(end_of_turn)
+    return sorted(i for i in ids if i is not None)

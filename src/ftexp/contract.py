@@ -95,8 +95,8 @@ class ModelTask:
         peft_task: PEFT's task type for wrapping (``None``: PEFT's generic model).
         labelled: the head is sized by class names (passed to the loader).
         inputs: the batch fields the model's forward takes.
-        predictor: the ``ftexp.predict`` function that answers for a saved model of this task.
-        commands: the side commands (``python -m ftexp.<command>``) that serve a saved model of
+        predictor: the ``ftexp.serve.predict`` function that answers for a saved model of this task.
+        commands: the side commands (``python -m ftexp.cli.<command>``) that serve a saved model of
             this task; any other is refused before the model loads.
     """
 
@@ -107,7 +107,7 @@ class ModelTask:
     peft_task: str | None
     labelled: bool = False
     inputs: frozenset[str] = frozenset()
-    predictor: str = "ftexp.predict.classes"
+    predictor: str = "ftexp.serve.predict.classes"
     commands: frozenset[str] = frozenset({"predict", "export", "latency"})
 
     @property
@@ -157,7 +157,7 @@ TOKEN_CLASSIFICATION = ModelTask(
     "TOKEN_CLS",
     labelled=True,
     inputs=frozenset({"input_ids", "attention_mask"}),
-    predictor="ftexp.predict.entities",
+    predictor="ftexp.serve.predict.entities",
 )
 CAUSAL_LM = ModelTask(
     "causal language model",

@@ -17,7 +17,7 @@ from ftexp.speed import SpeedConfig
 class Parts:
     """What the config groups of a run became: the one object the run is wired from.
 
-    Built once by ``ftexp.utils.config_check.check_light`` (light: no torch, no weights) and
+    Built once by ``ftexp.checks.config_check.check_light`` (light: no torch, no weights) and
     passed to everything that builds the run, so no step looks components up by name.
 
     Attributes:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from ftexp.checks.config_check import check_heavy
 from ftexp.errors import ConfigError
-from ftexp.run import train
-from ftexp.utils.config_check import check_heavy
+from ftexp.run.wiring import train
 from tests.conftest import build_module, compose_cfg
 
 LM = [

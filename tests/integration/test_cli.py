@@ -59,7 +59,7 @@ def test_multirun_gives_each_job_its_own_dir_and_predict_reads_it(tmp_path: Path
             assert config["optim"]["lr"] == config["method"]["lr"] != 0.00123
         assert "the experiment's settings: " in (job / "__main__.log").read_text()
     assert targets == {"full", "lora"}
-    from ftexp.wandb_offline import read_offline_run
+    from ftexp.infra.wandb_offline import read_offline_run
 
     run_ids = []
     for job in jobs:  # one W&B run per job, each with its own config and summary
@@ -69,7 +69,9 @@ def test_multirun_gives_each_job_its_own_dir_and_predict_reads_it(tmp_path: Path
         assert "test/acc" in offline.summary
         run_ids.append(offline.run_id)
     assert len(set(run_ids)) == 2
-    out = run(["-m", "ftexp.predict", str(jobs[1]), "superb and charming", "awful"], cwd=tmp_path)
+    out = run(
+        ["-m", "ftexp.cli.predict", str(jobs[1]), "superb and charming", "awful"], cwd=tmp_path
+    )
     lines = out.stdout.strip().splitlines()
     assert len(lines) == 2
     # the base model's load report (its head "newly initialized") is not the run's: not shown

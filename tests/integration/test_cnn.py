@@ -62,7 +62,7 @@ def test_a_file_that_is_not_idx_is_refused_naming_it(tmp_path: Path) -> None:
 
 
 def test_a_folder_without_the_files_is_refused_at_config_time(tmp_path: Path) -> None:
-    from ftexp.utils.config_check import check_light
+    from ftexp.checks.config_check import check_light
 
     with pytest.raises(ConfigError, match="lacks train-images-idx3-ubyte"):
         check_light(compose_cfg([*CNN, f"data.path={tmp_path}"]))
@@ -70,8 +70,8 @@ def test_a_folder_without_the_files_is_refused_at_config_time(tmp_path: Path) ->
 
 @pytest.mark.parametrize("method", ["full", "linear_probe", "freeze", "gradual_unfreeze", "lora"])
 def test_methods_train_the_cnn_and_reload_to_the_same_logits(method: str, tmp_path: Path) -> None:
-    from ftexp.reload import load_run
-    from ftexp.run import train
+    from ftexp.run.reload import load_run
+    from ftexp.run.wiring import train
 
     extra = ["method.every=2"] if method == "gradual_unfreeze" else []
     cfg = compose_cfg([*CNN, f"method={method}", "trainer.max_epochs=1", *extra], tmp_path)
@@ -93,8 +93,8 @@ def test_an_adapter_reloads_into_the_model_that_was_trained_frozen_norms_held(
     """LoRA saves no batch-norm buffers, so frozen norms must not move their statistics."""
     from hydra.utils import instantiate
 
-    from ftexp.reload import load_run
-    from ftexp.run import train
+    from ftexp.run.reload import load_run
+    from ftexp.run.wiring import train
 
     cfg = compose_cfg([*CNN, "method=lora", "optim.lr=1e-2", "trainer.max_epochs=2"], tmp_path)
     metrics = train(cfg)
@@ -124,7 +124,7 @@ def test_an_adapter_reloads_into_the_model_that_was_trained_frozen_norms_held(
 def test_methods_that_cannot_serve_a_cnn_are_refused_before_weights_load(
     method: str, message: str
 ) -> None:
-    from ftexp.utils.config_check import check_light
+    from ftexp.checks.config_check import check_light
 
     with pytest.raises(ConfigError, match=message):
         check_light(compose_cfg([*CNN, f"method={method}"]))
@@ -152,13 +152,13 @@ def test_predict_and_a_merged_export_that_transformers_pipeline_reads_without_ft
 ) -> None:
     from PIL import Image
 
-    from ftexp.run import train
+    from ftexp.run.wiring import train
 
     run = tmp_path / "run"
     train(compose_cfg([*CNN, "method=lora", "trainer.max_epochs=1"], run))
     Image.fromarray(fixture_image()).save(tmp_path / "coat.png")
     done = subprocess.run(
-        [sys.executable, "-m", "ftexp.predict", str(run), str(tmp_path / "coat.png")],
+        [sys.executable, "-m", "ftexp.cli.predict", str(run), str(tmp_path / "coat.png")],
         capture_output=True,
         text=True,
         timeout=300,
@@ -169,7 +169,7 @@ def test_predict_and_a_merged_export_that_transformers_pipeline_reads_without_ft
     assert label in [*CLASSES, "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
     exported = tmp_path / "merged"
     done = subprocess.run(
-        [sys.executable, "-m", "ftexp.export", str(run), "--merged", "--out", str(exported)],
+        [sys.executable, "-m", "ftexp.cli.export", str(run), "--merged", "--out", str(exported)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -221,8 +221,8 @@ def test_a_dinov2_folder_trains_at_the_image_size_asked_for(
 ) -> None:
     from hydra.utils import instantiate
 
-    from ftexp.reload import load_run
-    from ftexp.run import train
+    from ftexp.run.reload import load_run
+    from ftexp.run.wiring import train
 
     vit = [a for a in CNN if not a.startswith("model=")]
     model = ["model=hf", f"model.name_or_path={tiny_dinov2}", "model.image_size=8"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ftexp.compare import collect, main
+from ftexp.cli.compare import collect, main
 from tests.conftest import TINY
 from tests.integration.test_cli import run
 

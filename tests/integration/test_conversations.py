@@ -21,7 +21,7 @@ from ftexp.data.preference import PreferenceData
 from ftexp.data.unpaired_preference import UnpairedPreferenceData
 from ftexp.errors import DataError
 from ftexp.models.tiny import char_tokenizer, chat_tokenizer
-from ftexp.run import train
+from ftexp.run.wiring import train
 from tests.conftest import FIXTURES, compose_cfg, refused
 
 TALK = (

@@ -41,7 +41,7 @@ def test_a_conf_folder_in_the_working_dir_adds_and_shadows_options(tmp_path: Pat
 
 
 def test_wandb_runs_of_a_multirun_share_a_group_and_say_their_method(tmp_path: Path) -> None:
-    from ftexp.wandb_offline import read_offline_run
+    from ftexp.infra.wandb_offline import read_offline_run
 
     sweep = tmp_path / "sweep"
     run_ftexp(
@@ -66,7 +66,7 @@ def test_wandb_runs_of_a_multirun_share_a_group_and_say_their_method(tmp_path: P
 def test_mlflow_gets_config_metrics_model_and_a_resume_continues_its_run(tmp_path: Path) -> None:
     from mlflow.tracking import MlflowClient
 
-    from ftexp.run import train
+    from ftexp.run.wiring import train
     from tests.conftest import tiny_cfg
 
     run = tmp_path / "run"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ftexp.errors import ConfigError
-from ftexp.run import train
+from ftexp.run.wiring import train
 from tests.conftest import TINY_CSV, compose_cfg, tiny_cfg
 
 

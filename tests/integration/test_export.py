@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ftexp.reload import load_run
-from ftexp.run import train
+from ftexp.run.reload import load_run
+from ftexp.run.wiring import train
 from tests.conftest import compose_cfg, tiny_cfg
 
 WIDE = ["model.hidden_size=64", "model.intermediate_size=128"]  # bitsandbytes needs >= 64
@@ -44,7 +44,7 @@ def test_merged_classifier_loads_with_plain_transformers_and_names_its_labels(
     )
     out = tmp_path / "merged"
     done = subprocess.run(
-        [sys.executable, "-m", "ftexp.export", str(run), "--merged", "--out", str(out)],
+        [sys.executable, "-m", "ftexp.cli.export", str(run), "--merged", "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -75,7 +75,7 @@ def test_merged_causal_lm_generates_with_plain_transformers(tmp_path: Path) -> N
         compose_cfg([*CHAT, "method=lora", "trainer.max_epochs=1", "trainer.accelerator=cpu"], run)
     )
     out = tmp_path / "merged"
-    from ftexp.export import export_merged
+    from ftexp.serve.export import export_merged
 
     export_merged(run, out, dtype="bfloat16")
     plain = AutoModelForCausalLM.from_pretrained(out).eval()
@@ -98,8 +98,8 @@ def test_adapter_export_names_a_portable_base_and_loads_with_peft(tmp_path: Path
     from peft import PeftModel
 
     from ftexp.contract import SEQUENCE_CLASSIFICATION
-    from ftexp.export import export_adapter
     from ftexp.models.tiny import TinyBert
+    from ftexp.serve.export import export_adapter
 
     run = tmp_path / "run"
     train(tiny_cfg(run, "method=lora", "trainer.max_epochs=1"))
@@ -118,7 +118,7 @@ def test_exports_that_cannot_be_made_are_refused(tmp_path: Path) -> None:
     run = tmp_path / "run"
     train(tiny_cfg(run, "method=adapter", "trainer.max_epochs=1"))
     done = subprocess.run(
-        [sys.executable, "-m", "ftexp.export", str(run), "--merged"],
+        [sys.executable, "-m", "ftexp.cli.export", str(run), "--merged"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -128,7 +128,7 @@ def test_exports_that_cannot_be_made_are_refused(tmp_path: Path) -> None:
     assert "cannot be folded" in done.stderr
     assert "Traceback" not in done.stderr
     missing = subprocess.run(
-        [sys.executable, "-m", "ftexp.export", str(tmp_path / "nope"), "--adapter"],
+        [sys.executable, "-m", "ftexp.cli.export", str(tmp_path / "nope"), "--adapter"],
         capture_output=True,
         text=True,
         timeout=300,

@@ -52,7 +52,7 @@ def test_a_new_objective_data_option_and_model_family_train_and_reload(tmp_path:
     assert 0 <= metrics["test/acc"] <= 1
     assert 0 < metrics["params/trainable"] < metrics["params/total"]  # LoRA found its layers
     answer = subprocess.run(
-        [sys.executable, "-m", "ftexp.predict", str(run), "good good good film"],
+        [sys.executable, "-m", "ftexp.cli.predict", str(run), "good good good film"],
         capture_output=True,
         text=True,
         env={**os.environ, **ENV},

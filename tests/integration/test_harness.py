@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ftexp.run import train
+from ftexp.run.wiring import train
 from tests.conftest import compose_cfg, refused
 from tests.integration.test_conversations import SFT
 from tests.options import CHAT_FIXTURE
@@ -24,7 +24,7 @@ def sft_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_lm_eval_scores_the_held_out_replies_as_ftexp_does(
     sft_run: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from ftexp.evaluate import main
+    from ftexp.cli.evaluate import main
 
     main([str(sft_run), "--harness", "held-out"])
     assert "ftexp_test (" in capsys.readouterr().out
@@ -40,7 +40,7 @@ def test_lm_eval_scores_the_held_out_replies_as_ftexp_does(
 def test_the_merged_export_chats_in_a_text_generation_pipeline(sft_run: Path) -> None:
     from transformers import pipeline
 
-    from ftexp.evaluate import main
+    from ftexp.cli.evaluate import main
 
     if not (sft_run / "export-merged").is_dir():
         main([str(sft_run), "--harness", "held-out", "--limit", "1"])
@@ -55,6 +55,6 @@ def test_a_classifier_run_is_refused_with_the_commands_that_serve_it(tmp_path: P
 
     run = tmp_path / "classify"
     train(compose_cfg([*TINY, "trainer.max_epochs=1"], run))
-    stderr = refused(str(run), "--harness", "held-out", command="ftexp.evaluate")
+    stderr = refused(str(run), "--harness", "held-out", command="ftexp.cli.evaluate")
     assert "does not serve" in stderr
-    assert "python -m ftexp.predict" in stderr
+    assert "python -m ftexp.cli.predict" in stderr

@@ -62,7 +62,7 @@ def test_token_classification_learns_entities_and_predict_prints_them(tmp_path: 
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["test/f1"] > 0.6, metrics  # 6 sentence templates, 16 entity strings
     assert {"test/f1_PER", "test/f1_LOC", "test/f1_ORG", "test/precision"} <= set(metrics)
-    out = cli(str(run), "alice visited paris last week", module="ftexp.predict").stdout
+    out = cli(str(run), "alice visited paris last week", module="ftexp.cli.predict").stdout
     lines = out.strip().splitlines()
     assert lines[0] == "# alice visited paris last week"
     found = {tuple(line.split("\t")[:2]) for line in lines[1:]}
@@ -71,8 +71,8 @@ def test_token_classification_learns_entities_and_predict_prints_them(tmp_path: 
 
 @pytest.mark.parametrize("method", text_methods())
 def test_every_method_trains_a_token_classifier_and_reloads(method: str, tmp_path: Path) -> None:
-    from ftexp.predict import find_entities
-    from ftexp.run import train
+    from ftexp.run.wiring import train
+    from ftexp.serve.predict import find_entities
 
     wide = WIDE if method.startswith("qlora") else []
     cfg = compose_cfg([*NER, f"method={method}", *wide, "trainer.fast_dev_run=true"], tmp_path)
@@ -91,8 +91,8 @@ def test_added_tokens_train_and_reload_with_the_model_or_adapter(
 ) -> None:
 
     from ftexp.models.vocab import ROWS_FILE
-    from ftexp.reload import load_run
-    from ftexp.run import save_model
+    from ftexp.run.reload import load_run
+    from ftexp.run.wiring import save_model
 
     cfg = compose_cfg(
         [*ZH_SENTIMENT, f"method={method}", "model.extend_vocab=from_data", "optim.lr=1e-2"],
@@ -228,7 +228,7 @@ def test_chinese_sentiment_predicts_class_names_from_the_class_files(tmp_path: P
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["data/dropped_conflicting"] == 1
     assert metrics["params/added_tokens"] > 20
-    out = cli(str(run), "这部电影太棒了", "服务太差了", module="ftexp.predict").stdout
+    out = cli(str(run), "这部电影太棒了", "服务太差了", module="ftexp.cli.predict").stdout
     rows = [line.split("\t") for line in out.strip().splitlines()]
     assert [r[2] for r in rows] == ["这部电影太棒了", "服务太差了"]
     assert all(r[0] in {"正面", "负面"} and 0.5 <= float(r[1]) <= 1 for r in rows)

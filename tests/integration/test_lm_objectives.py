@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 import torch
 
+from ftexp.checks.config_check import check_heavy
 from ftexp.data.chat import ChatData, pack, read_conversations
 from ftexp.data.collate import ChatCollator, mask_tokens
 from ftexp.models.tiny import char_tokenizer, chat_tokenizer
 from ftexp.objectives.preference.module import sequence_logps
-from ftexp.run import train
-from ftexp.utils.config_check import check_heavy
+from ftexp.run.wiring import train
 from tests.conftest import FIXTURES, TINY_CSV, build_module, compose_cfg
 
 CHAT = [
@@ -122,8 +122,8 @@ def test_sft_loss_decreases_on_a_fixed_batch(method: str, tmp_path: Path) -> Non
 
 
 def test_sft_run_saves_and_generates(tmp_path: Path) -> None:
-    from ftexp.generate import generate_replies
-    from ftexp.reload import load_run
+    from ftexp.run.reload import load_run
+    from ftexp.serve.generate import generate_replies
 
     metrics = train(compose_cfg([*CHAT, *TRAINER, "method=lora", "trainer.max_epochs=1"], tmp_path))
     assert metrics["test/ppl"] > 1

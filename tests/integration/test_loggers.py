@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ftexp.run import train
+from ftexp.run.wiring import train
 from tests.conftest import tiny_cfg
 
 
@@ -26,7 +26,7 @@ def test_wandb_defaults_to_offline_and_writes_a_run(tmp_path: Path, monkeypatch)
 
 
 def test_wandb_offline_file_holds_config_metrics_and_summary(tmp_path: Path, monkeypatch) -> None:
-    from ftexp.wandb_offline import read_offline_run
+    from ftexp.infra.wandb_offline import read_offline_run
 
     monkeypatch.delenv("WANDB_MODE", raising=False)
     train(tiny_cfg(tmp_path, "logger=wandb", "method=lora", "trainer.log_every_n_steps=1"))
@@ -44,7 +44,7 @@ def test_wandb_offline_file_holds_config_metrics_and_summary(tmp_path: Path, mon
 def test_a_wandb_run_left_open_by_a_crashed_job_is_not_reused(tmp_path: Path, monkeypatch) -> None:
     import wandb
 
-    from ftexp.wandb_offline import read_offline_run
+    from ftexp.infra.wandb_offline import read_offline_run
 
     monkeypatch.delenv("WANDB_MODE", raising=False)
     leftover = wandb.init(mode="offline", dir=str(tmp_path / "crashed"), project="ftexp")
@@ -58,7 +58,7 @@ def test_a_wandb_run_left_open_by_a_crashed_job_is_not_reused(tmp_path: Path, mo
 
 
 def test_resumed_run_continues_the_same_wandb_run(tmp_path: Path, monkeypatch) -> None:
-    from ftexp.wandb_offline import read_offline_run
+    from ftexp.infra.wandb_offline import read_offline_run
 
     monkeypatch.delenv("WANDB_MODE", raising=False)
     train(tiny_cfg(tmp_path, "logger=wandb", "trainer.max_epochs=1"))

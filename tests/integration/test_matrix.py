@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from hydra.utils import instantiate
 
+from ftexp.checks.config_check import check_heavy, data_partners
 from ftexp.contract import contract_problems, fits
 from ftexp.errors import ConfigError
-from ftexp.utils.config_check import check_heavy, data_partners
 from tests.conftest import compose_cfg, group_options, run_ftexp
 from tests.options import (
     DATA,
@@ -52,7 +52,7 @@ def overrides(objective: str, data: str) -> list[str]:
 def test_each_objective_and_data_pair_trains_or_is_refused_at_config_time(
     objective: str, data: str, tmp_path: Path
 ) -> None:
-    from ftexp.run import train
+    from ftexp.run.wiring import train
 
     cfg = compose_cfg([*overrides(objective, data), "trainer.fast_dev_run=true"], tmp_path)
     if not fits(objective_class(objective), data_partners()[data]):

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from ftexp.checks.config_check import check_heavy
 from ftexp.memory.check import fits, worst_batch
 from ftexp.memory.estimate import MemoryEstimate, StepSetting, estimate_memory, sharded
-from ftexp.run import build
-from ftexp.utils.config_check import check_heavy
+from ftexp.run.wiring import build
 from tests.conftest import TINY, compose_cfg, group_options, run_ftexp
 from tests.options import DATA, SHORT_RUN, partners
 

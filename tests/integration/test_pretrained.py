@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ftexp.predict import predict
-from ftexp.run import train
+from ftexp.run.wiring import train
+from ftexp.serve.predict import predict
 from tests.conftest import compose_cfg
 
 QUIET = ["trainer.enable_progress_bar=false", "trainer.enable_model_summary=false"]
@@ -46,7 +46,7 @@ def test_default_run_reaches_the_accuracy_bar(tmp_path: Path) -> None:
 
 
 def test_model_from_a_local_folder_loads_like_the_artifact() -> None:
-    from ftexp.utils.config_check import check_heavy
+    from ftexp.checks.config_check import check_heavy
 
     artifact = check_heavy(compose_cfg([])).model
     folder = artifact.location()
@@ -73,8 +73,8 @@ def test_efficientnet_lite0_converted_from_its_artifact_knows_imagenet() -> None
     import torch
     from PIL import Image
 
-    from ftexp.artifacts import PypiArtifact
-    from ftexp.utils.config_check import check_heavy
+    from ftexp.checks.config_check import check_heavy
+    from ftexp.infra.artifacts import PypiArtifact
 
     spec = check_heavy(compose_cfg(["model=efficientnet_lite0", "data=fashion_mnist"])).model
     model = spec.load_image_classifier([str(i) for i in range(1000)])  # ImageNet's head kept
@@ -114,9 +114,9 @@ def test_dinov2_small_converted_from_its_onnx_file_gives_features_a_probe_can_us
     import torch
     from transformers import Dinov2Model
 
-    from ftexp.artifacts import PypiArtifact
+    from ftexp.checks.config_check import check_heavy
+    from ftexp.infra.artifacts import PypiArtifact
     from ftexp.models.dinov2 import TOLERANCE, feature_gap
-    from ftexp.utils.config_check import check_heavy
 
     cfg = ["model=dinov2_small", "model.image_size=112", "data=fashion_mnist"]
     spec = check_heavy(compose_cfg(cfg)).model

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from ftexp.checks.config_check import check_heavy
 from ftexp.errors import ConfigError
 from ftexp.objectives.rl.losses import group_advantages
 from ftexp.rewards import CharacterReward
-from ftexp.run import build, train
-from ftexp.utils.config_check import check_heavy
+from ftexp.run.wiring import build, train
 from tests.conftest import FIXTURES, compose_cfg
 
 BASE = [

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from ftexp.callbacks.guards import NonFiniteLossError
-from ftexp.run import train
+from ftexp.run.wiring import train
 from tests.conftest import tiny_cfg
 
 

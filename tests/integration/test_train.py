@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import torch
 
-from ftexp.predict import predict
-from ftexp.reload import load_run
-from ftexp.run import train
+from ftexp.run.reload import load_run
+from ftexp.run.wiring import train
+from ftexp.serve.predict import predict
 from tests.conftest import build_module, tiny_cfg
 from tests.options import QLORA_WIDE, SHORT_RUN, saved_files, text_methods
 
@@ -58,7 +58,7 @@ def test_train_writes_every_artifact_and_reloads(method: str, tmp_path: Path) ->
 
 @pytest.mark.parametrize("method", text_methods())
 def test_reloaded_model_gives_the_same_logits(method: str, tmp_path: Path) -> None:
-    from ftexp.run import save_model
+    from ftexp.run.wiring import save_model
 
     cfg = tiny_cfg(tmp_path, f"method={method}", *(QLORA_WIDE if method == "qlora" else []))
     module, data = build_module(cfg)

@@ -43,8 +43,8 @@ def test_digits_split_is_seeded_deduplicated_and_disjoint() -> None:
 def test_methods_train_a_vit_on_digits_and_reload_to_the_same_logits(
     method: str, tmp_path: Path
 ) -> None:
-    from ftexp.reload import load_run
-    from ftexp.run import train
+    from ftexp.run.reload import load_run
+    from ftexp.run.wiring import train
 
     cfg = compose_cfg([*VISION, f"method={method}", "trainer.max_epochs=1"], tmp_path)
     metrics = train(cfg)
@@ -65,7 +65,7 @@ def test_methods_train_a_vit_on_digits_and_reload_to_the_same_logits(
 def test_lora_on_digits_learns_and_predict_reads_image_files(tmp_path: Path) -> None:
     from PIL import Image
 
-    from ftexp.run import train
+    from ftexp.run.wiring import train
 
     run = tmp_path / "run"
     cfg = compose_cfg([*VISION, "method=lora", "optim.lr=3e-3", "trainer.max_epochs=4"], run)
@@ -77,7 +77,7 @@ def test_lora_on_digits_learns_and_predict_reads_image_files(tmp_path: Path) -> 
     pixels = np.clip(np.array([int(v) for v in first[:64]]).reshape(8, 8) * 16, 0, 255)
     Image.fromarray(pixels.astype(np.uint8)).save(tmp_path / "digit.png")
     done = subprocess.run(
-        [sys.executable, "-m", "ftexp.predict", str(run), str(tmp_path / "digit.png")],
+        [sys.executable, "-m", "ftexp.cli.predict", str(run), str(tmp_path / "digit.png")],
         capture_output=True,
         text=True,
         timeout=300,
@@ -111,8 +111,8 @@ def test_deep_visual_prompts_give_every_block_its_own_tokens_and_reload(tmp_path
     from safetensors.torch import load_file
 
     from ftexp.contract import IMAGE_CLASSIFICATION
-    from ftexp.reload import load_run
-    from ftexp.run import train
+    from ftexp.run.reload import load_run
+    from ftexp.run.wiring import train
 
     deep = [*VISION, "method=vpt", "method.num_tokens=3", "method.deep=true"]
     cfg = compose_cfg(deep)
@@ -141,8 +141,8 @@ def test_deep_visual_prompts_give_every_block_its_own_tokens_and_reload(tmp_path
 
 
 def test_visual_prompts_are_refused_for_a_text_model_before_weights_load() -> None:
+    from ftexp.checks.config_check import check_light
     from ftexp.errors import ConfigError
-    from ftexp.utils.config_check import check_light
     from tests.conftest import TINY
 
     with pytest.raises(ConfigError, match="method=vpt inserts tokens into a vision transformer"):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ftexp.artifacts import ArtifactError, PypiArtifact, sha256_of
+from ftexp.infra.artifacts import ArtifactError, PypiArtifact, sha256_of
 
 
 def fake_wheel(cache: Path) -> tuple[Path, str]:

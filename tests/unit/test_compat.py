@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from ftexp.checks.config_check import check_heavy
 from ftexp.errors import ConfigError
 from ftexp.utils.compat import strategy_name
-from ftexp.utils.config_check import check_heavy
 from tests.conftest import TINY, compose_cfg
 
 

@@ -8,10 +8,10 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
+from ftexp.checks.config_check import check_heavy, check_light
+from ftexp.checks.method_overrides import apply_to_run, configured_method_overrides
 from ftexp.errors import ConfigError
-from ftexp.method_overrides import apply_to_run, configured_method_overrides
 from ftexp.methods.base import Method
-from ftexp.utils.config_check import check_heavy, check_light
 from tests.conftest import TINY, compose_cfg, group_options
 from tests.options import IMAGE_METHODS, partners
 

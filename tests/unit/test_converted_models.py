@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ftexp.artifacts import ArtifactError, DebianArtifact
+from ftexp.infra.artifacts import ArtifactError, DebianArtifact
 from ftexp.models.convert import PickleToSafetensors, converted
 from ftexp.models.efficientnet_lite import FromEfficientNetPyTorch
 from ftexp.models.efficientnet_lite_net import (

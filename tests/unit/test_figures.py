@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ftexp.figures import confusion_png, roc_png, roc_points
+from ftexp.objectives.classify.figures import confusion_png, roc_png, roc_points
 
 
 def test_roc_area_matches_scikit_learn() -> None:

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from hydra.utils import get_object
 
-from ftexp.objectives import MOVED_TARGETS, current_target
+from ftexp import MOVED, current_path
 from tests.conftest import CONF, group_options
 
 ROOT = Path(__file__).parents[2]
@@ -34,18 +34,36 @@ def test_every_objective_names_a_module_of_its_own_folder(option: str) -> None:
     assert option in importlib.import_module(folder).__doc__  # the folder says what it holds
 
 
+OLD_OBJECTIVE_TARGETS = {
+    "ftexp.objectives.sft.SFT": "ftexp.objectives.lm.SFT",
+    "ftexp.objectives.mlm.MLM": "ftexp.objectives.lm.MLM",
+    "ftexp.objectives.reward.Reward": "ftexp.objectives.preference.Reward",
+    "ftexp.objectives.dpo.DPO": "ftexp.objectives.preference.DPO",
+    "ftexp.objectives.upft.UPFT": "ftexp.objectives.rl.UPFT",
+    "ftexp.objectives.weighting.Cosine": "ftexp.objectives.multitask.weighting.Cosine",
+}
+
+
 def test_moved_objective_paths_resolve_to_todays_classes() -> None:
-    for old, new in MOVED_TARGETS.items():
-        assert current_target(old) == new
-        assert get_object(new).__name__ == old.rsplit(".", 1)[1]
-    assert current_target("ftexp.objectives.classify.Classify").endswith("Classify")
+    for old, new in OLD_OBJECTIVE_TARGETS.items():
+        assert current_path(old) == new
+        assert get_object(old) is get_object(new)  # the old spelling imports the same class
+    assert (
+        current_path("ftexp.objectives.classify.Classify") == "ftexp.objectives.classify.Classify"
+    )
+
+
+@pytest.mark.parametrize("old", sorted(MOVED))
+def test_every_moved_module_still_imports_as_its_new_home(old: str) -> None:
+    new = MOVED[old][0]
+    assert importlib.import_module(old) is importlib.import_module(new)
 
 
 def test_a_run_dir_of_the_earlier_layout_still_reloads_its_parts(tmp_path: Path) -> None:
     from omegaconf import OmegaConf
 
     from ftexp.contract import CAUSAL_LM
-    from ftexp.reload import run_parts
+    from ftexp.run.reload import run_parts
     from tests.conftest import compose_cfg
 
     cfg = compose_cfg(["objective=sft", "data=chat", "model=tiny_llama"])

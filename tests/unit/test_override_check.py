@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ftexp.utils.override_check import override_problems
+from ftexp.checks.override_check import override_problems
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,8 @@ from ftexp.objectives.rl.losses import (
     leave_one_out_advantages,
     policy_loss,
 )
-from ftexp.rewards import CharacterReward, ExactAnswer, final_number, score
+from ftexp.objectives.rl.rewards import score
+from ftexp.rewards import CharacterReward, ExactAnswer, final_number
 
 # two replies: three tokens and one token (then padding)
 WEIGHTS = torch.tensor([[1.0, 1.0, 1.0], [1.0, 0.0, 0.0]])

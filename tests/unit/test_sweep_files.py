@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ftexp.utils.config_check import check_heavy, check_light
+from ftexp.checks.config_check import check_heavy, check_light
 from tests.conftest import compose_cfg
 
 SWEEPS = Path(__file__).parents[2] / "sweeps"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from ftexp.checks.config_check import check_heavy
 from ftexp.errors import ConfigError
-from ftexp.utils.config_check import check_heavy
 from tests.conftest import TINY, TINY_CSV, compose_cfg
 
 

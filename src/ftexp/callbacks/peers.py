@@ -30,7 +30,7 @@ from typing import Any
 
 import lightning as L
 
-from ftexp.cluster import LAST_CHECKPOINT
+from ftexp.infra.cluster import LAST_CHECKPOINT
 from ftexp.utils.processes import process_alive
 
 KEY = "ftexp/peer/{rank}"

@@ -22,7 +22,7 @@ import lightning as L
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 
-from ftexp.cluster import LAST_CHECKPOINT, requeue, slurm_job_id
+from ftexp.infra.cluster import LAST_CHECKPOINT, requeue, slurm_job_id
 
 
 class Requeued(SystemExit):
@@ -90,7 +90,7 @@ class RequeueOnSignal(_SaveAfterStep):
     """Save after the current step, requeue the SLURM job and exit when ``signal_name`` arrives.
 
     The requeued job finds ``<run>/checkpoints/last.ckpt`` and resumes exactly
-    (``ftexp.cluster.requeued_checkpoint``). Active only inside a SLURM job.
+    (``ftexp.infra.cluster.requeued_checkpoint``). Active only inside a SLURM job.
     """
 
     def __init__(self, signal_name: str = "SIGUSR1") -> None:

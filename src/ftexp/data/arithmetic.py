@@ -32,8 +32,9 @@ ASK = " End your reply with the answer as a number."
 class ArithmeticData(PromptData):
     """``count`` one-step word problems (add, subtract, multiply) drawn with ``seed``.
 
-    Each prompt carries its ``answer`` for a verifiable reward (``ftexp.rewards.ExactAnswer``);
-    greedy val/test reward is then the share answered right.
+    Each prompt carries its ``answer`` for a verifiable reward
+    (``ftexp.rewards.ExactAnswer``); greedy val/test reward is then the share
+    answered right.
 
     Attributes:
         count: problems drawn (before the val/test split).

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from ftexp.artifacts import DebianArtifact, PypiArtifact
 from ftexp.data.grey_images import Example, GreyImageData
 from ftexp.errors import DataError
+from ftexp.infra.artifacts import DebianArtifact, PypiArtifact
 
 CLASSES = [
     "T-shirt/top",

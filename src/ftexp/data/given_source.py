@@ -22,7 +22,7 @@ def prefer_given_source(cfg: Any, overrides: list[str]) -> list[str]:
     """
     from omegaconf import open_dict
 
-    from ftexp.utils.override_check import given_keys
+    from ftexp.utils.overrides import given_keys
 
     data = cfg.get("data")
     keys = given_keys(overrides)

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ftexp.artifacts import PypiArtifact
 from ftexp.contract import IMAGE_CLASSIFICATION, ModelTask
 from ftexp.data.base import FinetuneData
+from ftexp.infra.artifacts import PypiArtifact
 
 Example = tuple[bytes, int]  # (side*side grey pixels, row by row; class id)
 

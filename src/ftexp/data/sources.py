@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ftexp.artifacts import PypiArtifact
 from ftexp.data.readers import Row, read_columns, read_rows
 from ftexp.errors import DataError
+from ftexp.infra.artifacts import PypiArtifact
 
 SPLITS = ("train", "val", "test")
 Source = dict[str, list[Row]]  # split name -> rows; files give a single "all" entry

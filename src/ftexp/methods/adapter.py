@@ -135,7 +135,7 @@ class Adapter(OwnWeightsMethod):
 
         raise RunError(
             "bottleneck adapters are non-linear and cannot be folded into the base weights; "
-            "export them with --adapter (they reload with ftexp.reload.load_run)"
+            "export them with --adapter (they reload with ftexp.run.reload.load_run)"
         )
 
 

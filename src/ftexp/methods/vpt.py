@@ -98,5 +98,5 @@ class VisualPromptTuning(OwnWeightsMethod):
 
         raise RunError(
             "method=vpt trains prompt tokens that are inputs, not weights, so it cannot be "
-            "merged into the base; export it with --adapter (it reloads with ftexp.reload)"
+            "merged into the base; export it with --adapter (it reloads with ftexp.run.reload)"
         )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from ftexp.artifacts import PypiArtifact, cache_root
+from ftexp.infra.artifacts import PypiArtifact, cache_root
 
 
 class Converter(Protocol):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ftexp.artifacts import ArtifactError
+from ftexp.infra.artifacts import ArtifactError
 from ftexp.models.convert import save_tensors
 
 BACKBONE = "backbone."

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ftexp.artifacts import ArtifactError, PypiArtifact
+from ftexp.infra.artifacts import ArtifactError, PypiArtifact
 from ftexp.models.base import label_maps, seeded_model
 from ftexp.models.convert import (
     artifact_folder,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ftexp.artifacts import PypiArtifact
+from ftexp.infra.artifacts import PypiArtifact
 from ftexp.models.base import label_maps
 from ftexp.models.convert import Converter, artifact_folder, image_size_problems
 from ftexp.models.vocab import VocabSettings

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ftexp.artifacts import PypiArtifact
+from ftexp.infra.artifacts import PypiArtifact
 
 if TYPE_CHECKING:
     from torch import nn
@@ -61,20 +61,6 @@ class VocabSettings:
                 "pass a file with one token per line, or model.extend_vocab=from_data"
             )
         return issues
-
-
-def data_problems(spec: Any, data: Any) -> list[str]:
-    """``from_data`` needs data with text."""
-    if not isinstance(spec, VocabSettings) or spec.extend_vocab != FROM_DATA:
-        return []
-    from ftexp.data.base import FinetuneData
-
-    if type(data).text_of is FinetuneData.text_of:  # not overridden: the data has no text
-        return [
-            f"model.extend_vocab=from_data needs text data; {type(data).__name__} has none: "
-            "pass a vocabulary file, or model.extend_vocab=null"
-        ]
-    return []
 
 
 def rows_rate_problems(spec: Any, new_rows_lr: float | None) -> list[str]:

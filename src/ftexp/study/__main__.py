@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from ftexp.checks.method_overrides import configured_method_overrides, not_given
 from ftexp.errors import refusals
-from ftexp.method_overrides import configured_method_overrides, not_given
 from ftexp.study import __doc__ as STUDY_DOC
 from ftexp.study.curve import (
     parse_sizes,
@@ -53,8 +53,8 @@ def _check_names(methods: list[str], baselines: list[str], args: argparse.Namesp
 
     A typo would otherwise run the other jobs and leave the misspelt one's row missing.
     """
+    from ftexp.checks.config_check import unknown_options
     from ftexp.errors import ConfigError
-    from ftexp.utils.config_check import unknown_options
 
     issues = unknown_options("method", methods, "--methods")
     issues += unknown_options("baseline", baselines, "--baselines")

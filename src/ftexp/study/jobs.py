@@ -212,7 +212,7 @@ def _write_atomically(path: Path, result: dict[str, Any]) -> None:
 
 
 def latency(run_dirs: list[Path], measure: bool = True) -> dict[str, dict[str, float]] | None:
-    """The saved model's inference timings (``python -m ftexp.latency``) of a method's row.
+    """The saved model's inference timings (``python -m ftexp.cli.latency``) of a method's row.
 
     Taken from the first of its runs (seeds) that keeps them, else measured on the first whose
     saved model is still on disk, so a seed's run dir cleaned away costs the row nothing.
@@ -231,7 +231,7 @@ def latency(run_dirs: list[Path], measure: bool = True) -> dict[str, dict[str, f
             continue
         with _claimed(run_dir):  # a study beside this one
             if (timed := kept(run_dir)) is None:  # may have timed it while this one waited
-                command = [sys.executable, "-m", "ftexp.latency", str(run_dir)]
+                command = [sys.executable, "-m", "ftexp.cli.latency", str(run_dir)]
                 subprocess.run(command, capture_output=True, check=False)
                 timed = kept(run_dir)
         if timed is not None:

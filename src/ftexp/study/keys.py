@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import Any
 
-from ftexp.objectives import current_target
+from ftexp import current_path
 
 
 def plain_config(cfg: Any) -> dict[str, Any]:
@@ -55,7 +55,7 @@ def still_holds(kept: dict[str, Any], now: dict[str, Any], defaults: dict[str, A
     """
     old, new, base = flat(kept), flat(now), flat(defaults)
     # a class that moved since is the same job under its new path
-    old = {k: current_target(v) if k.endswith("_target_") else v for k, v in old.items()}
+    old = {k: current_path(v) if k.endswith("_target_") else v for k, v in old.items()}
     if any(path not in new or new[path] != value for path, value in old.items()):
         return False
     return all(path in base and base[path] == new[path] for path in new.keys() - old.keys())

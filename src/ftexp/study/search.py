@@ -79,7 +79,7 @@ class Study:
 
     def baseline_rows(self, name: str) -> dict[str, Any]:
         """A ``+baseline=`` config (e.g. prompting with no update) at every seed: its row."""
-        from ftexp.utils.config_check import check_light
+        from ftexp.checks.config_check import check_light
 
         overrides, shown = self.own_overrides(name)
         label = f"{shown} (baseline)"

@@ -106,7 +106,7 @@ class ClassifyModule(FinetuneModule):
 
     def write_figures(self, out_dir: Any) -> list[str]:
         """A ROC curve and a confusion matrix of the test split (every rank's examples)."""
-        from ftexp.figures import confusion_png, roc_png
+        from ftexp.objectives.classify.figures import confusion_png, roc_png
 
         probs = torch.cat([p for p, _ in self.test_outputs])
         labels = torch.cat([y for _, y in self.test_outputs])

@@ -19,9 +19,9 @@ from ftexp.objectives.rl.losses import (
     k3_kl,
     policy_loss,
 )
+from ftexp.objectives.rl.rewards import named_rewards, score
 from ftexp.objectives.rl.sampling import prompt_batch, sample, token_logps
 from ftexp.objectives.rl.spec import RL
-from ftexp.rewards import named_rewards, score
 
 
 @dataclass

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from ftexp.generate import stop_token_ids
+from ftexp.batch import stop_token_ids
 
 
 def sample(

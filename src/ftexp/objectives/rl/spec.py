@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from ftexp.contract import CAUSAL_LM, ModelTask
 from ftexp.objectives.objective import Objective
-from ftexp.rewards import SINGLE, named_rewards, reward_problems
+from ftexp.objectives.rl.rewards import SINGLE, named_rewards, reward_problems
 
 GENERATES_UNDER_FSDP = (
     "it samples replies with generate(), which bypasses FSDP2's unsharding hooks (PEFT and HF "
@@ -30,9 +30,10 @@ class RL(Objective):
     """GRPO (Shao et al. 2024, arXiv:2402.03300) on prompts; replies are sampled, not given.
 
     Attributes:
-        reward: the reward function (a ``_target_`` node, see ``ftexp.rewards``), or several
-            by name (``{name: node}``) summed with ``reward_weights``; each built at config
-            time, a model it needs loaded on first use.
+        reward: the reward function (a ``_target_`` node, see
+            ``ftexp.objectives.rl.rewards``), or several by name (``{name: node}``) summed
+            with ``reward_weights``; each built at config time, a model it needs loaded on
+            first use.
         reward_weights: weight of each named reward (1 where not given).
         group_size: replies per prompt; advantages compare within the group.
         max_new_tokens: reply length limit.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ftexp.utils.override_check import given_keys, override_key
+from ftexp.utils.overrides import given_keys, override_key
 
 
 def configured_method_overrides(shared: Any) -> dict[str, list[str]]:
@@ -23,8 +23,8 @@ def configured_method_overrides(shared: Any) -> dict[str, list[str]]:
     """
     from omegaconf import OmegaConf
 
+    from ftexp.checks.config_check import group_options, unknown_options
     from ftexp.errors import ConfigError
-    from ftexp.utils.config_check import group_options, unknown_options
 
     node = shared.get("study", {}).get("method_overrides", {})
     grouped: dict[str, list[str]] = {}

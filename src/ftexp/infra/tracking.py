@@ -7,7 +7,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from ftexp.utils.hydra_ddp import sweep_command_line
+from ftexp.infra.hydra_ddp import sweep_command_line
 
 MLFLOW_RUN = ".mlflow-run"  # the MLflow run id of this run dir, for resuming into it
 

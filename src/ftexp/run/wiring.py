@@ -15,22 +15,22 @@ from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig, open_dict
 
-from ftexp import tracking
-from ftexp.checkpoint_io import use_atomic_checkpoints
-from ftexp.cluster import requeued_checkpoint, restart_count
-from ftexp.console import facts_line, held_back_note
+from ftexp.checks.config_check import check_heavy, resolved
+from ftexp.checks.trainer_settings import lightning_settings
 from ftexp.data.module import DataModule
 from ftexp.errors import ConfigError
-from ftexp.eval_sets import evaluate, load_eval_sets
+from ftexp.infra import tracking
+from ftexp.infra.cluster import requeued_checkpoint, restart_count
+from ftexp.infra.console import facts_line, held_back_note
+from ftexp.infra.sweep_resume import resumable_job
 from ftexp.memory.check import check_memory, measured_against
 from ftexp.methods.base import save_labels
 from ftexp.models.vocab import extend_tokenizer, save_new_rows
 from ftexp.parts import Parts
-from ftexp.sweep_resume import resumable_job
-from ftexp.utils.config_check import check_heavy, resolved
+from ftexp.run.checkpoint_io import use_atomic_checkpoints
+from ftexp.run.eval_sets import evaluate, load_eval_sets
 from ftexp.utils.io import atomic_write_text, replaced_dir
 from ftexp.utils.run_dir import claim_run_dir
-from ftexp.utils.trainer_settings import lightning_settings
 
 
 def instantiate_dict(node: DictConfig | None) -> list[Any]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
+from ftexp.utils.overrides import override_key
+
 # flags after which the command line is Hydra's to read as it is (another config, a search path)
 _HYDRA_ONLY_FLAGS = ("--config-dir", "-cd", "--config-name", "-cn", "--config-path", "-cp")
 _VALUE_FLAGS = ("--cfg", "-c", "--package", "-p")
@@ -28,7 +30,7 @@ def override_problems(arguments: list[str]) -> list[str]:
     from hydra import compose
     from hydra.errors import HydraException, MissingConfigException
 
-    from ftexp.utils.config_check import hydra_context
+    from ftexp.checks.config_check import hydra_context
 
     try:
         with hydra_context():
@@ -38,16 +40,6 @@ def override_problems(arguments: list[str]) -> list[str]:
     except HydraException as err:
         return [_composition_problem(err, overrides)]
     return []
-
-
-def override_key(override: str) -> str:
-    """``method.lr`` of ``method.lr=1e-3`` (and of ``+method.lr=1e-3``, ``~method.lr``)."""
-    return override.partition("=")[0].lstrip("+~")
-
-
-def given_keys(given: list[str]) -> set[str]:
-    """The keys the ``given`` overrides set (``method.lr`` of ``+method.lr=1e-3``)."""
-    return {override_key(override) for override in given if "=" in override}
 
 
 def _job_overrides(arguments: list[str]) -> list[str] | None:
@@ -83,7 +75,7 @@ def _job_overrides(arguments: list[str]) -> list[str] | None:
 
 def _missing_option(err: Exception) -> str:
     """``method=lorra``: the group's options and the closest one."""
-    from ftexp.utils.config_check import group_options
+    from ftexp.checks.config_check import group_options
 
     group, option = _missing_group_option(str(err))
     if group is None:
@@ -141,7 +133,7 @@ def _siblings(parent: str, overrides: list[str]) -> list[str]:
     from hydra import compose
     from omegaconf import DictConfig, OmegaConf
 
-    from ftexp.utils.config_check import hydra_context
+    from ftexp.checks.config_check import hydra_context
 
     with hydra_context():
         node: Any = compose(config_name="train", overrides=overrides)

@@ -1,21 +1,16 @@
-"""``python -m ftexp.latency <run_dir>``: inference speed of a saved model, as served.
+"""A saved model's batch-1 latency and batch-64 throughput, as saved and merged.
 
-Batch-1 latency (p50 / p95 over ``repeats`` calls) and batch-64 throughput on texts of the run's
-own test split, for the model as saved (an adapter kept separate from its base) and, where the
-method folds into the base (LoRA family, IA3), merged. CPU threads as the machine gives them.
+The library side of ``python -m ftexp.cli.latency``.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import time
 from pathlib import Path
 from typing import Any
 
-from ftexp.console import quiet_libraries
-from ftexp.errors import RunError, refusals
+from ftexp.errors import RunError
 
 BATCH = 64
 
@@ -60,7 +55,7 @@ def timings(model: Any, tokenizer: Any, texts: list[str], repeats: int) -> dict[
 
 def measure(run_dir: Path, repeats: int = 50) -> dict[str, dict[str, float]]:
     """Timings of the saved model, and of its merged form where the method has one."""
-    from ftexp.reload import load_run, run_parts
+    from ftexp.run.reload import load_run, run_parts
 
     model, tokenizer, _ = load_run(run_dir)
     texts = sample_texts(run_dir, 4 * BATCH)
@@ -73,23 +68,3 @@ def measure(run_dir: Path, repeats: int = 50) -> dict[str, dict[str, float]]:
             return out
         out["merged"] = timings(merged, tokenizer, texts, repeats)
     return out
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Command-line entry point: prints the timings as JSON and writes ``latency.json``."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("run_dir", type=Path)
-    parser.add_argument("--repeats", type=int, default=50)
-    args = parser.parse_args(argv)
-    quiet_libraries()
-    with refusals():
-        from ftexp.reload import served_parts
-
-        served_parts(args.run_dir, "latency")
-        result = measure(args.run_dir, args.repeats)
-    (args.run_dir / "latency.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-    print(json.dumps(result, indent=2))
-
-
-if __name__ == "__main__":
-    main()

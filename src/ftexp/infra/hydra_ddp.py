@@ -18,7 +18,7 @@ import torch.distributed as dist
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import open_dict, read_write
 
-from ftexp.sweep_resume import in_multirun_job
+from ftexp.infra.sweep_resume import in_multirun_job
 
 # set by Lightning's launcher for one job; left in place, the next job would take LOCAL_RANK
 # as "ranks started externally" and wait for ranks that never come

@@ -26,7 +26,7 @@ HELD_OUT = "held-out"  # ``--harness held-out``: the run's own test conversation
 
 @dataclass(frozen=True)
 class HarnessReport:
-    """What ``ftexp.evaluate`` found: the task, how many examples, and each scorer's figures."""
+    """What ``ftexp.cli.evaluate`` found: the task, how many examples, each scorer's figures."""
 
     task: str
     examples: int | None  # None: a task of the user's, counted by the harness

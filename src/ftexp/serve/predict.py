@@ -1,29 +1,27 @@
-"""``python -m ftexp.predict <run_dir> INPUT ...``: what a finished run's model says about inputs.
+"""What a run's model says about texts, images and entities.
 
-A classifier prints a label and its confidence for each text, or each image file of a run
-trained on images (e.g. ``data=digits``); a token classifier (NER) prints the entities it finds.
-The run's task names the function that answers (``ModelTask.predictor``).
+The library side of ``python -m ftexp.cli.predict``; ``ModelTask.predictor`` names the function
+that answers for a task.
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
 import torch
-from hydra.utils import get_object
 
-from ftexp.console import quiet_libraries
-from ftexp.errors import RunError, refusals
-from ftexp.reload import load_run, served_parts
+from ftexp.errors import RunError
+from ftexp.run.reload import load_run
 
 
 def predict(run_dir: str, inputs: list[str], max_length: int = 512) -> list[tuple[str, float]]:
     """Return ``(label, probability)`` for each input (a text, or an image path)."""
     model, processor, labels = load_run(run_dir)
     if not labels:
-        raise RunError(f"{run_dir} is not a classifier run; use python -m ftexp.generate for LMs")
+        raise RunError(
+            f"{run_dir} is not a classifier run; use python -m ftexp.cli.generate for LMs"
+        )
     if _takes_images(processor):
         batch = processor(images=[_image(p) for p in inputs], return_tensors="pt")
     else:
@@ -105,20 +103,3 @@ def _image(path: str) -> Any:
             return image.convert("RGB")
     except (FileNotFoundError, UnidentifiedImageError, OSError) as err:
         raise RunError(f"{path} is not a readable image ({err}); pass PNG/JPEG files") from None
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Command-line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("run_dir", help="a finished run dir, e.g. outputs/2026-11-23/10-00-00-1a2b")
-    parser.add_argument("inputs", nargs="+", help="texts, or image files for an image run")
-    args = parser.parse_args(argv)
-    quiet_libraries()
-    with refusals():
-        answer = get_object(served_parts(args.run_dir, "predict").task.predictor)
-        lines = answer(args.run_dir, args.inputs)
-    print("\n".join(lines))
-
-
-if __name__ == "__main__":
-    main()

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from ftexp.cluster import LAST_CHECKPOINT
+from ftexp.infra.cluster import LAST_CHECKPOINT
 from ftexp.utils.io import atomic_write_text
 from ftexp.utils.run_dir import CLAIM
 

@@ -1,4 +1,4 @@
-"""``python -m ftexp.compare <sweep_dir>``: the comparison report of a multirun of methods.
+"""``python -m ftexp.cli.compare <sweep_dir>``: the comparison report of a multirun of methods.
 
 Reads each job's ``metrics.json``, its config and choices (``.hydra/``) and the size of its
 saved model; writes ``comparison.md``, ``comparison.json`` and ``comparison.png`` into the

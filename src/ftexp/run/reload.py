@@ -11,9 +11,9 @@ from omegaconf import OmegaConf
 from torch import nn
 from transformers import PreTrainedTokenizerBase
 
+from ftexp import current_path
 from ftexp.contract import ModelTask
 from ftexp.errors import RunError
-from ftexp.objectives import current_target
 
 
 def load_run(run_dir: str | Path) -> tuple[nn.Module, PreTrainedTokenizerBase, list[str]]:
@@ -67,9 +67,9 @@ def served_parts(run_dir: str | Path, command: str) -> SavedRunParts:
     """
     parts = run_parts(run_dir)
     if command not in parts.task.commands:
-        fitting = ", ".join(f"python -m ftexp.{c}" for c in sorted(parts.task.commands))
+        fitting = ", ".join(f"python -m ftexp.cli.{c}" for c in sorted(parts.task.commands))
         raise RunError(
-            f"python -m ftexp.{command} does not serve {run_dir}: that run trained a "
+            f"python -m ftexp.cli.{command} does not serve {run_dir}: that run trained a "
             f"{parts.task.name}; for it use {fitting}"
         )
     return parts
@@ -77,4 +77,4 @@ def served_parts(run_dir: str | Path, command: str) -> SavedRunParts:
 
 def objective_class(cfg: Any) -> Any:
     """The objective spec class a run's config names (also where it has moved since)."""
-    return get_object(current_target(str(cfg.objective._target_)))
+    return get_object(current_path(str(cfg.objective._target_)))

@@ -14,15 +14,15 @@ from typing import Any
 from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from ftexp.checks.devices import device_problems
+from ftexp.checks.settings import setting_problems
+from ftexp.checks.trainer_settings import trainer_value_problems
 from ftexp.contract import contract_problems, run_identity
+from ftexp.data.base import FinetuneData
 from ftexp.errors import ConfigError
-from ftexp.models.vocab import data_problems as vocab_data_problems
-from ftexp.models.vocab import rows_rate_problems
+from ftexp.infra.tracker_login import tracker_problems
+from ftexp.models.vocab import FROM_DATA, VocabSettings, rows_rate_problems
 from ftexp.parts import Parts
-from ftexp.settings import setting_problems
-from ftexp.tracker_login import tracker_problems
-from ftexp.utils.devices import device_problems
-from ftexp.utils.trainer_settings import trainer_value_problems
 from ftexp.utils.types import type_problems
 
 HYDRA_KEYS = {"_target_", "_partial_", "_convert_", "_recursive_", "_args_"}
@@ -148,8 +148,8 @@ def check_components(cfg: DictConfig) -> tuple[dict[str, Any], list[str]]:
 
 def check_runtime(cfg: DictConfig, built: dict[str, Any]) -> list[str]:
     """The checks that import torch/Lightning: trainer, callbacks, loggers, strategy, devices."""
+    from ftexp.checks.trainer_settings import lightning_settings, trainer_problems
     from ftexp.utils.compat import strategy_problems
-    from ftexp.utils.trainer_settings import lightning_settings, trainer_problems
 
     issues: list[str] = trainer_problems(cfg.get("trainer"))
     if cfg.get("trainer") is not None:  # ftexp's own keys (memory_check) are not Lightning's
@@ -319,8 +319,8 @@ def _missing_values(where: str, node: DictConfig) -> list[str]:
     """A problem for every mandatory value (``???``) left unset in ``node``.
 
     A ``???`` left by the option under a ``_target_`` the command line changed (``reward.run_dir``
-    after ``objective.reward._target_=ftexp.rewards.ExactAnswer``) is not the new target's
-    setting: the fix replaces the node, not sets the value.
+    after ``objective.reward._target_=ftexp.rewards.ExactAnswer``) is not the new
+    target's setting: the fix replaces the node, not sets the value.
     """
     problems = []
     # OmegaConf names each key from the root already (``objective.reward.run_dir``)
@@ -390,3 +390,15 @@ def _root_cause(err: BaseException) -> str:
 def resolved(cfg: DictConfig) -> str:
     """Return the fully resolved config as YAML."""
     return OmegaConf.to_yaml(cfg, resolve=True)
+
+
+def vocab_data_problems(spec: Any, data: Any) -> list[str]:
+    """``from_data`` needs data with text."""
+    if not isinstance(spec, VocabSettings) or spec.extend_vocab != FROM_DATA:
+        return []
+    if type(data).text_of is FinetuneData.text_of:  # not overridden: the data has no text
+        return [
+            f"model.extend_vocab=from_data needs text data; {type(data).__name__} has none: "
+            "pass a vocabulary file, or model.extend_vocab=null"
+        ]
+    return []

@@ -1,0 +1,1 @@
+"""Thin command-line mains over ``ftexp.serve``: ``python -m ftexp.cli.<name>``."""
