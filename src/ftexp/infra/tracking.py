@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from lightning.pytorch.loggers import MLFlowLogger, WandbLogger
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from ftexp.infra.hydra_ddp import sweep_command_line
@@ -38,19 +39,17 @@ def log_config(trainer: Any, cfg: DictConfig, resuming: bool) -> None:
     """
     params = OmegaConf.to_container(cfg, resolve=True)
     for logger in trainer.loggers:
-        if type(logger).__name__ == "WandbLogger" and getattr(logger, "_experiment", 1) is None:
+        if isinstance(logger, WandbLogger) and getattr(logger, "_experiment", 1) is None:
             # also into wandb.init: the config is then part of the run record itself
             logger._wandb_init.setdefault("config", params)
-        if not (resuming and type(logger).__name__ == "MLFlowLogger"):
+        if not (resuming and isinstance(logger, MLFlowLogger)):
             logger.log_hyperparams(params)
 
 
 def record(trainer: Any, out_dir: Path) -> None:
     """Note the MLflow run id in the run dir (rank 0), so a resume logs into the same run."""
     for logger in trainer.loggers:
-        run_id = (
-            getattr(logger, "run_id", None) if type(logger).__name__ == "MLFlowLogger" else None
-        )
+        run_id = getattr(logger, "run_id", None) if isinstance(logger, MLFlowLogger) else None
         if run_id and trainer.is_global_zero:
             (out_dir / MLFLOW_RUN).write_text(str(run_id), encoding="utf-8")
 
@@ -58,7 +57,7 @@ def record(trainer: Any, out_dir: Path) -> None:
 def upload_model(trainer: Any, model_dir: Path) -> None:
     """Store the saved model folder with the trackers that keep artifacts (MLflow)."""
     for logger in trainer.loggers:
-        if type(logger).__name__ == "MLFlowLogger" and trainer.is_global_zero:
+        if isinstance(logger, MLFlowLogger) and trainer.is_global_zero:
             logger.experiment.log_artifacts(logger.run_id, str(model_dir), artifact_path="model")
 
 

@@ -8,26 +8,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ftexp.methods.base import train_head_and
 from ftexp.methods.own_weights import OwnWeightsMethod
+from ftexp.models.families import families_with, family_of, model_family
 
 if TYPE_CHECKING:
     from torch import nn
 
     from ftexp.contract import ModelTask
+    from ftexp.models.families import Family
 
 WEIGHTS, CONFIG = "bottleneck_adapters.safetensors", "bottleneck_adapters.json"
 ACTIVATIONS = ("relu", "gelu", "silu")
-# where each block's attention and FFN outputs are projected, by Hugging Face model_type
-FAMILY_TARGETS = {
-    "bert": {"attention": r"attention\.output\.dense$", "ffn": r"layer\.\d+\.output\.dense$"},
-    "roberta": {"attention": r"attention\.output\.dense$", "ffn": r"layer\.\d+\.output\.dense$"},
-    "distilbert": {"attention": r"attention\.out_lin$", "ffn": r"ffn\.lin2$"},
-    "llama": {"attention": r"self_attn\.o_proj$", "ffn": r"mlp\.down_proj$"},
-    "mistral": {"attention": r"self_attn\.o_proj$", "ffn": r"mlp\.down_proj$"},
-    "qwen2": {"attention": r"self_attn\.o_proj$", "ffn": r"mlp\.down_proj$"},
-    "gpt2": {"attention": r"attn\.c_proj$", "ffn": r"mlp\.c_proj$"},
-    "vit": {"attention": r"attention\.o_proj$", "ffn": r"mlp\.fc2$"},
-    "dinov2": {"attention": r"attention\.o_proj$", "ffn": r"mlp\.fc2$"},
-}
 
 
 @dataclass
@@ -42,7 +32,8 @@ class Adapter(OwnWeightsMethod):
         residual: add the adapter output to its input (the standard form).
         train_layernorm: also train LayerNorm weights (Houlsby's paper does).
         attention_modules / ffn_modules: regexes naming each block's attention-output and
-            FFN-output projections; ``null`` takes them from the model family (``model_type``).
+            FFN-output projections; ``null`` takes them from the model family
+            (``ftexp.models.families``).
     """
 
     weights_file: ClassVar[str] = WEIGHTS
@@ -74,11 +65,11 @@ class Adapter(OwnWeightsMethod):
 
     def family_problems(self, family: str | None) -> list[str]:
         """Whether this method can find its insertion points in a model family."""
-        if family is None or all(self._given().values()) or family in FAMILY_TARGETS:
+        if family is None or all(self._targets(family_of(family)).values()):
             return []
         return [
             f"method=adapter cannot serve model family {family!r} (it knows "
-            f"{sorted(FAMILY_TARGETS)}); "
+            f"{families_with('ffn_output')}); "
             "set method.attention_modules and method.ffn_modules to regexes naming each block's "
             "attention-output and FFN-output projections"
         ]
@@ -89,10 +80,10 @@ class Adapter(OwnWeightsMethod):
             given["attention"] = self.attention_modules
         return given
 
-    def _targets(self, family: str | None) -> dict[str, str]:
+    def _targets(self, family: Family) -> dict[str, str]:
         """The sub-layer outputs this variant adapts: ``{kind: regex}``."""
-        known = FAMILY_TARGETS.get(family or "", {})
-        return {kind: pattern or known.get(kind, "") for kind, pattern in self._given().items()}
+        known = {"attention": family.attention_output, "ffn": family.ffn_output}
+        return {kind: pattern or known[kind] or "" for kind, pattern in self._given().items()}
 
     def apply(self, model: nn.Module, task: ModelTask) -> nn.Module:
         """Insert adapters after the matching projections and set what trains."""
@@ -101,8 +92,8 @@ class Adapter(OwnWeightsMethod):
 
         from ftexp.methods.bottleneck import AdaptedLinear, Bottleneck
 
-        family = getattr(getattr(model, "config", None), "model_type", None)
-        issues = self.family_problems(family)
+        family = model_family(model)
+        issues = self.family_problems(family.model_type or None)
         if issues:
             raise ValueError(issues[0])
         patterns = [re.compile(p) for p in self._targets(family).values() if p]

@@ -6,19 +6,13 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from ftexp.methods.peft_base import PeftMethod
+from ftexp.models.families import model_family
 
 if TYPE_CHECKING:
     from peft import LoraConfig
     from torch import nn
 
     from ftexp.contract import ModelTask
-
-# the layers LoRA adapts by default in families whose weights are not (only) linear layers,
-# by Hugging Face ``model_type``; every other family takes PEFT's ``all-linear``
-FAMILY_TARGETS = {
-    # a CNN: the 1x1 convolutions (expansion, projection, head) hold ~90% of its weights
-    "efficientnet_lite": ["conv_pw", "conv_pwl", "conv_head"],
-}
 
 
 @dataclass
@@ -30,8 +24,9 @@ class LoRA(PeftMethod):
         alpha: scaling numerator; the update is scaled by ``alpha / r``.
         dropout: dropout on the adapter input.
         target_modules: module-name suffixes to adapt; ``null`` adapts every linear layer but
-            the output head (PEFT's ``all-linear``), or a CNN's 1x1 convolutions
-            (``FAMILY_TARGETS``).
+            the output head (PEFT's ``all-linear``), or the layers that hold a family's
+            weights where they are not linear (a CNN's 1x1 convolutions:
+            ``Family.weight_layers``).
         modules_to_save: extra modules trained in full and saved with the adapter (the
             classification head is always included by PEFT's SEQ_CLS task).
         use_dora: weight-decomposed LoRA (DoRA, Liu et al. 2024, arXiv:2402.09353).
@@ -72,11 +67,9 @@ class LoRA(PeftMethod):
 
     def apply(self, model: nn.Module, task: ModelTask) -> nn.Module:
         """Wrap the model; with no targets named, the family's own (else all linear layers)."""
-        family = getattr(getattr(model, "config", None), "model_type", None)
-        if self.target_modules is None and family in FAMILY_TARGETS:
-            return PeftMethod.apply(
-                replace(self, target_modules=FAMILY_TARGETS[family]), model, task
-            )
+        weight_layers = model_family(model).weight_layers
+        if self.target_modules is None and weight_layers:
+            return PeftMethod.apply(replace(self, target_modules=list(weight_layers)), model, task)
         return super().apply(model, task)
 
     def peft_config(self, task_type: str | None) -> LoraConfig:

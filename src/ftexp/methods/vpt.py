@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ftexp.methods.base import train_head_and
 from ftexp.methods.own_weights import OwnWeightsMethod
+from ftexp.models.families import families_with, family_of, model_family
 from ftexp.utils.params import transformer_blocks
 
 if TYPE_CHECKING:
@@ -20,8 +21,6 @@ if TYPE_CHECKING:
 
     from ftexp.contract import ModelTask
 
-# the module whose output is the token sequence (class token first), by Hugging Face model_type
-FAMILY_EMBEDDINGS = {"vit": "embeddings", "dinov2": "embeddings", "deit": "embeddings"}
 PROMPTS = "visual_prompts"
 
 
@@ -64,22 +63,22 @@ class VisualPromptTuning(OwnWeightsMethod):
 
     def family_problems(self, family: str | None) -> list[str]:
         """Only transformers over patches have a sequence to insert into."""
-        if family is None or family in FAMILY_EMBEDDINGS:
+        if family is None or family_of(family).token_sequence:
             return []
         return [
-            f"method=vpt needs a vision transformer (one of {sorted(FAMILY_EMBEDDINGS)}); model "
-            f"family {family!r} has no patch sequence: use method=lora, full or linear_probe"
+            f"method=vpt needs a vision transformer (one of {families_with('token_sequence')}); "
+            f"model family {family!r} has no patch sequence: use method=lora, full or linear_probe"
         ]
 
     def apply(self, model: nn.Module, task: ModelTask) -> nn.Module:
         """Freeze everything but the head; add the prompts and the hook that inserts them."""
         from ftexp.methods.visual_prompts import VisualPrompts
 
-        family = getattr(getattr(model, "config", None), "model_type", None)
-        issues = self.family_problems(family) or ([] if family else ["no model_type"])
-        if issues:
-            raise ValueError(issues[0])
-        embeddings = getattr(model.base_model, FAMILY_EMBEDDINGS[str(family)])
+        family = model_family(model)
+        issues = self.family_problems(family.model_type or None)
+        if issues or family.token_sequence is None:
+            raise ValueError(issues[0] if issues else "method=vpt: the model has no model_type")
+        embeddings = getattr(model.base_model, family.token_sequence)
         config: Any = model.config
         blocks = list(transformer_blocks(model)) if self.deep else []
         train_head_and(model, [])

@@ -10,12 +10,11 @@ from typing import TYPE_CHECKING, Any
 from ftexp.infra.artifacts import PypiArtifact
 from ftexp.models.base import label_maps
 from ftexp.models.convert import Converter, artifact_folder, image_size_problems
+from ftexp.models.families import family_of
 from ftexp.models.vocab import VocabSettings
 
 if TYPE_CHECKING:
     from torch import nn
-
-VISION_TYPES = {"vit", "deit", "beit", "swin", "convnext", "dinov2", "resnet", "mobilevit"}
 
 
 @dataclass
@@ -127,7 +126,7 @@ class HFModel(VocabSettings):
         """Load the model's tokenizer (or, for a vision model, its image processor)."""
         from transformers import AutoImageProcessor, AutoTokenizer
 
-        if self.config_values().get("model_type") in VISION_TYPES:
+        if family_of(self.config_values().get("model_type")).reads_images:
             resized = (
                 {"size": {"height": self.image_size, "width": self.image_size}}
                 | {"do_center_crop": False}

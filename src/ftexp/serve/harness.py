@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ftexp.batch import IGNORE
 from ftexp.data.conversations import Conversation
 from ftexp.errors import RunError
 
@@ -142,7 +143,7 @@ def own_scores(model: Any, tokenizer: Any, conversations: list[Conversation]) ->
         with torch.inference_mode():
             logits = model(input_ids=ids).logits
         lls.append(float(sequence_logps(logits, labels)[0]))
-        scored = labels[0, 1:] != -100
+        scored = labels[0, 1:] != IGNORE
         greedy.append(bool((logits[0, :-1].argmax(-1)[scored] == labels[0, 1:][scored]).all()))
     return ReplyScores(lls, greedy)
 

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 from torchmetrics import SumMetric
 
+from ftexp.batch import IGNORE
 from ftexp.memory.passes import ModelPass
 from ftexp.memory.passes import model_inputs as model_inputs_of
 from ftexp.objectives.lm.fused_loss import causal_lm_loss, plain_head
@@ -140,7 +141,7 @@ def model_inputs(batch: dict[str, Any]) -> dict[str, Any]:
 
 def _target_tokens(labels: torch.Tensor) -> int:
     """Tokens that carry loss."""
-    return int((labels != -100).sum())
+    return int((labels != IGNORE).sum())
 
 
 def masked_lm_loss(model: nn.Module, batch: dict[str, Any], labels: torch.Tensor) -> torch.Tensor:
@@ -151,7 +152,7 @@ def masked_lm_loss(model: nn.Module, batch: dict[str, Any], labels: torch.Tensor
     just the labelled rows: the same loss for a fraction of the head's compute and memory.
     A batch with no labelled token gives 0 (not NaN).
     """
-    picked = labels != -100
+    picked = labels != IGNORE
     count = picked.sum().clamp(min=1)
     head = model.get_output_embeddings()  # type: ignore[operator]
     if not isinstance(head, nn.Module):

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 from torchmetrics import MeanMetric
 
+from ftexp.batch import IGNORE
 from ftexp.data.collate import mask_tokens
 from ftexp.models.vocab import grow_embeddings
 from ftexp.objectives.classify.module import ClassifyModule
@@ -93,12 +94,12 @@ class MultitaskModule(ClassifyModule):
         generator = None if train else torch.Generator().manual_seed(int(ids.sum()))
         masked, labels = mask_tokens(ids, self.processor, self.settings.mlm_probability, generator)
         mask = batch["attention_mask"]
-        labels = labels.to(mask.device).masked_fill(mask == 0, -100)
+        labels = labels.to(mask.device).masked_fill(mask == 0, IGNORE)
         inputs = {"input_ids": masked.to(mask.device), "attention_mask": mask}
         return {
             "classify": nn.functional.cross_entropy(logits, batch["label"]),
             "mlm": masked_lm_loss(self.auxiliary.model, inputs, labels),
-            "mlm_tokens": (labels != -100).sum(),
+            "mlm_tokens": (labels != IGNORE).sum(),
             "logits": logits,
         }
 

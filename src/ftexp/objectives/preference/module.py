@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ftexp.batch import IGNORE
 from ftexp.memory.passes import ModelPass, model_inputs
 from ftexp.objectives.module import Batch, FinetuneModule, Stage
 from ftexp.objectives.preference.losses import PAIR_LOSSES, dpo_loss
@@ -59,7 +60,7 @@ def sequence_logps(
 ) -> torch.Tensor:
     """Log-probability of the labelled (non -100) next tokens per sequence: summed or averaged."""
     logits, labels = logits[:, :-1].float(), labels[:, 1:]
-    mask = labels != -100
+    mask = labels != IGNORE
     picked = torch.gather(logits.log_softmax(-1), 2, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
     total = (picked * mask).sum(-1)
     return total / mask.sum(-1).clamp(min=1) if average else total
