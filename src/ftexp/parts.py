@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TypeVar
 
 from ftexp.data.base import FinetuneData
 from ftexp.methods.base import Method
@@ -11,6 +11,8 @@ from ftexp.models.base import ModelSpec
 from ftexp.objectives.objective import Objective
 from ftexp.optim import AdamWConfig
 from ftexp.speed import SpeedConfig
+
+_Part = TypeVar("_Part")
 
 
 @dataclass
@@ -41,7 +43,40 @@ class Parts:
         """The config groups a run is built from, in the order they are checked."""
         return tuple(field.name for field in fields(cls))
 
+
+@dataclass
+class BuiltParts:
+    """The parts the light check has built so far: each None where its config has a problem.
+
+    The checks between parts (the contract, the model's sizes, the vocabulary) run on the
+    parts that exist, so one bad group does not hide the problems of the others.
+    """
+
+    model: ModelSpec | None = None
+    method: Method | None = None
+    optim: AdamWConfig | None = None
+    data: FinetuneData | None = None
+    speed: SpeedConfig | None = None
+    objective: Objective | None = None
+
     @classmethod
-    def of(cls, built: dict[str, Any]) -> Parts:
-        """The parts from components built by config group name (all of them present)."""
-        return cls(**{name: built[name] for name in cls.names()})
+    def of(cls, parts: Parts) -> BuiltParts:
+        """Every part of a run that passed the light check."""
+        return cls(**{name: getattr(parts, name) for name in Parts.names()})
+
+    def complete(self) -> Parts:
+        """The run's parts; only called once every one of them was built."""
+        return Parts(
+            model=_built(self.model),
+            method=_built(self.method),
+            optim=_built(self.optim),
+            data=_built(self.data),
+            speed=_built(self.speed),
+            objective=_built(self.objective),
+        )
+
+
+def _built(part: _Part | None) -> _Part:
+    if part is None:
+        raise ValueError("a part of the run was not built; its problem was reported first")
+    return part

@@ -14,7 +14,7 @@ import pytest
 from hydra.utils import instantiate
 
 from ftexp.checks.config_check import check_heavy, data_partners
-from ftexp.contract import contract_problems, fits
+from ftexp.checks.contract import contract_problems, fits
 from ftexp.errors import ConfigError
 from tests.conftest import compose_cfg, group_options, run_ftexp
 from tests.options import (

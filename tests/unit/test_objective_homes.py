@@ -63,14 +63,14 @@ def test_a_run_dir_of_the_earlier_layout_still_reloads_its_parts(tmp_path: Path)
     from omegaconf import OmegaConf
 
     from ftexp.contract import CAUSAL_LM
-    from ftexp.run.reload import run_parts
+    from ftexp.run.reload import SavedRun
     from tests.conftest import compose_cfg
 
     cfg = compose_cfg(["objective=sft", "data=chat", "model=tiny_llama"])
     cfg.objective._target_ = "ftexp.objectives.sft.SFT"  # where sft lived before
     (tmp_path / "model").mkdir()
     (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(cfg), encoding="utf-8")
-    assert run_parts(tmp_path).task == CAUSAL_LM
+    assert SavedRun.read(tmp_path).task == CAUSAL_LM
 
 
 def test_no_import_cycles_in_src() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hydra.utils import get_object
 
 from ftexp.checks.config_check import data_partners
-from ftexp.contract import fits
+from ftexp.checks.contract import fits
 from tests.conftest import compose_cfg, group_options
 from tests.options import DATA, OBJECTIVE, OBJECTIVE_DATA, SAVED_FILES, SHORT_RUN
 

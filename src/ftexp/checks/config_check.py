@@ -9,21 +9,26 @@ import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from ftexp.checks.contract import contract_problems
 from ftexp.checks.devices import device_problems
 from ftexp.checks.settings import setting_problems
 from ftexp.checks.trainer_settings import trainer_value_problems
-from ftexp.contract import contract_problems, run_identity
 from ftexp.data.base import FinetuneData
 from ftexp.errors import ConfigError
 from ftexp.infra.tracker_login import tracker_problems
+from ftexp.models.base import ModelSpec
 from ftexp.models.vocab import FROM_DATA, VocabSettings, rows_rate_problems
-from ftexp.parts import Parts
+from ftexp.objectives.objective import Objective, run_identity
+from ftexp.parts import BuiltParts, Parts
 from ftexp.utils.types import type_problems
+
+if TYPE_CHECKING:
+    from torch import nn
 
 HYDRA_KEYS = {"_target_", "_partial_", "_convert_", "_recursive_", "_args_"}
 # instantiated (cheap, no torch) and asked for problems(), in this order
@@ -82,7 +87,7 @@ def check_light(cfg: DictConfig) -> Parts:
     built, issues = check_components(cfg)
     if issues:
         raise ConfigError(issues)
-    return Parts.of(built)
+    return built.complete()
 
 
 def check_heavy(cfg: DictConfig, parts: Parts | None = None) -> Parts:
@@ -92,20 +97,17 @@ def check_heavy(cfg: DictConfig, parts: Parts | None = None) -> Parts:
     Lightning: trainer, callbacks, loggers, strategy, devices, a checkpoint to resume and the
     method's target layers on the model built on the meta device. No weights are read.
     """
-    if parts is None:
-        built, issues = check_components(cfg)
-    else:
-        built, issues = {name: getattr(parts, name) for name in Parts.names()}, []
+    built, issues = check_components(cfg) if parts is None else (BuiltParts.of(parts), [])
     issues += check_runtime(cfg, built)
     if issues:
         raise ConfigError(issues)
-    return Parts.of(built)
+    return built.complete()
 
 
-def check_components(cfg: DictConfig) -> tuple[dict[str, Any], list[str]]:
+def check_components(cfg: DictConfig) -> tuple[BuiltParts, list[str]]:
     """The light checks (no torch import): the components built so far, and every problem."""
     issues: list[str] = []
-    built: dict[str, Any] = {}
+    built = BuiltParts()
     for key in (*COMPONENTS, *TARGET_GROUPS):
         if cfg.get(key) is None:
             issues.append(f"config group {key!r} is missing; pick one, e.g. {key}=<option>")
@@ -123,21 +125,14 @@ def check_components(cfg: DictConfig) -> tuple[dict[str, Any], list[str]]:
         if type_issues:
             continue
         try:
-            built[key] = instantiate(_known_keys_only(node), _convert_="all")
+            part = instantiate(_known_keys_only(node), _convert_="all")
         except Exception as err:
             issues.append(f"{key}: {_root_cause(err)}")
             continue
-        issues += built[key].problems()
-    if {"objective", "data"} <= set(built):
-        issues += contract_problems(
-            built["objective"], built["data"], built.get("model"), _choices(cfg), data_partners
-        )
-        issues += built["objective"].data_problems(built["data"])
-        if "method" in built:
-            issues += built["method"].task_problems(built["objective"].model_task(built["data"]))
-    issues += _model_fit_problems(built)
-    if {"model", "data"} <= set(built):
-        issues += vocab_data_problems(built["model"], built["data"])
+        setattr(built, key, part)
+        issues += part.problems()
+    for rule in PART_RULES:
+        issues += rule(built, cfg)
     issues += _run_problems(cfg)
     issues += tracker_problems(cfg.get("logger"))
     issues += trainer_value_problems(cfg.get("trainer"))
@@ -146,7 +141,56 @@ def check_components(cfg: DictConfig) -> tuple[dict[str, Any], list[str]]:
     return built, issues
 
 
-def check_runtime(cfg: DictConfig, built: dict[str, Any]) -> list[str]:
+def _contract_rule(built: BuiltParts, cfg: DictConfig) -> list[str]:
+    """The objective's batch fields and model task against the data and the model."""
+    objective, data = built.objective, built.data
+    if objective is None or data is None:
+        return []
+    issues = contract_problems(objective, data, built.model, _choices(cfg), data_partners)
+    issues += objective.data_problems(data)
+    if built.method is not None:
+        issues += built.method.task_problems(objective.model_task(data))
+    return issues
+
+
+def _model_fit_rule(built: BuiltParts, cfg: DictConfig) -> list[str]:
+    """What the model's config alone says about the data and method (no weights read)."""
+    spec = built.model
+    if spec is None:
+        return []
+    values = spec.config_values()
+    issues = [] if built.data is None else built.data.model_problems(values)
+    if built.method is not None:
+        issues += built.method.family_problems(values.get("model_type"))
+    # an objective that trains nothing ignores the optimizer
+    trains = built.objective is None or built.objective.trains
+    if trains and built.optim is not None:
+        issues += rows_rate_problems(spec, built.optim.new_rows_lr)
+    return issues
+
+
+def _vocab_data_rule(built: BuiltParts, cfg: DictConfig) -> list[str]:
+    """``model.extend_vocab=from_data`` needs data with text."""
+    spec, data = built.model, built.data
+    if not isinstance(spec, VocabSettings) or spec.extend_vocab != FROM_DATA or data is None:
+        return []
+    if type(data).text_of is FinetuneData.text_of:  # not overridden: the data has no text
+        return [
+            f"model.extend_vocab=from_data needs text data; {type(data).__name__} has none: "
+            "pass a vocabulary file, or model.extend_vocab=null"
+        ]
+    return []
+
+
+# the checks between parts, each run on the parts that were built (light: no torch)
+PART_RULES: tuple[Callable[[BuiltParts, DictConfig], list[str]], ...] = (
+    _contract_rule,
+    _model_fit_rule,
+    _vocab_data_rule,
+)
+
+
+def check_runtime(cfg: DictConfig, built: BuiltParts) -> list[str]:
     """The checks that import torch/Lightning: trainer, callbacks, loggers, strategy, devices."""
     from ftexp.checks.trainer_settings import lightning_settings, trainer_problems
     from ftexp.utils.compat import strategy_problems
@@ -157,8 +201,8 @@ def check_runtime(cfg: DictConfig, built: dict[str, Any]) -> list[str]:
     for key in TARGET_DICTS:
         for name, node in (cfg.get(key) or {}).items():
             issues += unknown_keys(f"{key}.{name}", node)
-    if "method" in built:
-        issues += strategy_problems(cfg, built["method"], built.get("objective"))
+    if built.method is not None:
+        issues += strategy_problems(cfg, built.method, built.objective)
         issues += checkpoint_problems(cfg.get("ckpt_path"), built)
         issues += target_problems(built)
     if cfg.get("trainer") is not None and str(cfg.trainer.get("accelerator")) != "cpu":
@@ -169,12 +213,13 @@ def check_runtime(cfg: DictConfig, built: dict[str, Any]) -> list[str]:
 LIGHTNING_CKPT_NAMES = ("last", "best", "hpc", "registry")
 
 
-def checkpoint_problems(ckpt_path: Any, built: dict[str, Any]) -> list[str]:
+def checkpoint_problems(ckpt_path: object, built: BuiltParts) -> list[str]:
     """``ckpt_path`` exists, loads with ``weights_only=True``, and came from this method/model."""
     if not ckpt_path or str(ckpt_path) in LIGHTNING_CKPT_NAMES:
         return []
     path = Path(str(ckpt_path)).expanduser()
-    if not path.is_file() or not {"method", "model", "objective"} <= set(built):
+    method, spec, objective = built.method, built.model, built.objective
+    if not path.is_file() or method is None or spec is None or objective is None:
         return []  # a missing file is reported by the light checks
     import torch
 
@@ -187,7 +232,7 @@ def checkpoint_problems(ckpt_path: Any, built: dict[str, Any]) -> list[str]:
             "or not a Lightning .ckpt: use the run's checkpoints/last.ckpt or another checkpoint"
         ]
     written = checkpoint.get("ftexp", {}) if isinstance(checkpoint, dict) else {}
-    current = run_identity(built["method"], built["model"], built["objective"])
+    current = run_identity(method, spec, objective)
     issues = []
     for key, now in current.items():
         then = written.get(key)
@@ -199,14 +244,14 @@ def checkpoint_problems(ckpt_path: Any, built: dict[str, Any]) -> list[str]:
     return issues
 
 
-def target_problems(built: dict[str, Any]) -> list[str]:
+def target_problems(built: BuiltParts) -> list[str]:
     """Explicit ``method.target_modules`` matched against the model built on the meta device."""
-    method, spec, objective = built.get("method"), built.get("model"), built.get("objective")
+    method, spec, objective, data = built.method, built.model, built.objective, built.data
     targets = [] if method is None else method.named_targets()
-    if not targets or None in (spec, objective, built.get("data")):
+    if not targets or spec is None or objective is None or data is None:
         return []
     try:
-        names = [name for name, _ in meta_model(spec, objective, built["data"]).named_modules()]
+        names = [name for name, _ in meta_model(spec, objective, data).named_modules()]
     except Exception:  # the config cannot be read offline (e.g. a hub id): PEFT checks on load
         return []
     missing = [t for t in targets if not any(n == t or n.endswith(f".{t}") for n in names)]
@@ -220,7 +265,7 @@ def target_problems(built: dict[str, Any]) -> list[str]:
     ]
 
 
-def meta_model(spec: Any, objective: Any, data: Any) -> Any:
+def meta_model(spec: ModelSpec, objective: Objective, data: FinetuneData) -> nn.Module:
     """The objective's model for ``spec``, built on the meta device (no weights read)."""
     from ftexp.models.base import meta_backbone
 
@@ -299,22 +344,6 @@ def hydra_context() -> AbstractContextManager[Any]:
     return initialize_config_module("ftexp.conf", version_base="1.3")
 
 
-def _model_fit_problems(built: dict[str, Any]) -> list[str]:
-    """What the model's config alone says about the data and method (no weights read)."""
-    spec, data, method = built.get("model"), built.get("data"), built.get("method")
-    if spec is None:
-        return []
-    values = spec.config_values()
-    issues = [] if data is None else data.model_problems(values)
-    if method is not None:
-        issues += method.family_problems(values.get("model_type"))
-    optim, objective = built.get("optim"), built.get("objective")
-    trains = objective is None or objective.trains  # one that trains nothing ignores the optimizer
-    if trains and optim is not None:
-        issues += rows_rate_problems(spec, optim.new_rows_lr)
-    return issues
-
-
 def _missing_values(where: str, node: DictConfig) -> list[str]:
     """A problem for every mandatory value (``???``) left unset in ``node``.
 
@@ -390,15 +419,3 @@ def _root_cause(err: BaseException) -> str:
 def resolved(cfg: DictConfig) -> str:
     """Return the fully resolved config as YAML."""
     return OmegaConf.to_yaml(cfg, resolve=True)
-
-
-def vocab_data_problems(spec: Any, data: Any) -> list[str]:
-    """``from_data`` needs data with text."""
-    if not isinstance(spec, VocabSettings) or spec.extend_vocab != FROM_DATA:
-        return []
-    if type(data).text_of is FinetuneData.text_of:  # not overridden: the data has no text
-        return [
-            f"model.extend_vocab=from_data needs text data; {type(data).__name__} has none: "
-            "pass a vocabulary file, or model.extend_vocab=null"
-        ]
-    return []

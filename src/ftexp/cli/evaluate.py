@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ftexp.errors import refusals
 from ftexp.infra.console import quiet_libraries
-from ftexp.run.reload import served_parts
+from ftexp.run.reload import SavedRun
 from ftexp.serve.evaluate import evaluate
 from ftexp.serve.harness import HELD_OUT
 
@@ -34,8 +34,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     quiet_libraries()
     with refusals():
-        served_parts(args.run_dir, "evaluate")
-        report = evaluate(args.run_dir, args.harness, args.split, args.limit, args.batch_size)
+        run = SavedRun.read(args.run_dir).serving("evaluate")
+        report = evaluate(run, args.harness, args.split, args.limit, args.batch_size)
     out = args.run_dir / "harness.json"
     out.write_text(json.dumps(dataclasses.asdict(report), indent=2) + "\n")
     for source, scores in report.scores.items():

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ftexp.errors import refusals
 from ftexp.infra.console import quiet_libraries
-from ftexp.run.reload import served_parts
+from ftexp.run.reload import SavedRun
 from ftexp.serve.export import DTYPES, export_adapter, export_merged, push_to_hub
 
 
@@ -31,12 +31,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     quiet_libraries()
     with refusals():
-        served_parts(args.run_dir, "export")
+        run = SavedRun.read(args.run_dir).serving("export")
         out = args.out or args.run_dir / ("export-merged" if args.merged else "export-adapter")
         if args.merged:
-            export_merged(args.run_dir, out, args.dtype)
+            export_merged(run, out, args.dtype)
         else:
-            export_adapter(args.run_dir, out)
+            export_adapter(run, out)
         if args.push_to_hub:
             push_to_hub(out, args.push_to_hub)
     print(out)

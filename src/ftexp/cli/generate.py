@@ -6,7 +6,7 @@ import argparse
 
 from ftexp.errors import refusals
 from ftexp.infra.console import quiet_libraries
-from ftexp.run.reload import load_run, served_parts
+from ftexp.run.reload import SavedRun
 from ftexp.serve.generate import generate_replies
 
 
@@ -20,8 +20,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     quiet_libraries()
     with refusals():
-        served_parts(args.run_dir, "generate")
-        model, tokenizer, _ = load_run(args.run_dir)
+        model, tokenizer, _ = SavedRun.read(args.run_dir).serving("generate").load()
     for prompt, reply in zip(
         args.prompts,
         generate_replies(model, tokenizer, args.prompts, args.max_new_tokens, args.temperature),

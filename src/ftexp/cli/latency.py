@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ftexp.errors import refusals
 from ftexp.infra.console import quiet_libraries
-from ftexp.run.reload import served_parts
+from ftexp.run.reload import SavedRun
 from ftexp.serve.latency import measure
 
 
@@ -25,8 +25,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     quiet_libraries()
     with refusals():
-        served_parts(args.run_dir, "latency")
-        result = measure(args.run_dir, args.repeats)
+        result = measure(SavedRun.read(args.run_dir).serving("latency"), args.repeats)
     (args.run_dir / "latency.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     print(json.dumps(result, indent=2))
 

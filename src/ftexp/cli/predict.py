@@ -13,7 +13,7 @@ from hydra.utils import get_object
 
 from ftexp.errors import refusals
 from ftexp.infra.console import quiet_libraries
-from ftexp.run.reload import served_parts
+from ftexp.run.reload import SavedRun
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     quiet_libraries()
     with refusals():
-        answer = get_object(served_parts(args.run_dir, "predict").task.predictor)
+        answer = get_object(SavedRun.read(args.run_dir).serving("predict").task.predictor)
         lines = answer(args.run_dir, args.inputs)
     print("\n".join(lines))
 

@@ -279,3 +279,7 @@ class FinetuneData:
 
     def _sizes(self) -> str:
         return ", ".join(f"{k}: {len(v)}" for k, v in self.splits.items())
+
+
+# a data option as the checks see it: its class (what it provides) or a built instance
+DataOption = FinetuneData | type[FinetuneData]

@@ -12,12 +12,12 @@ from lightning.pytorch.utilities import rank_zero_info
 from torch import nn
 from torchmetrics import MeanMetric
 
-from ftexp.contract import ModelTask, run_identity
+from ftexp.contract import ModelTask
 from ftexp.memory.passes import ModelPass, model_inputs
 from ftexp.methods.base import Method
 from ftexp.models.base import ModelSpec, meta_backbone
 from ftexp.models.vocab import grow_embeddings, train_new_rows
-from ftexp.objectives.objective import Objective
+from ftexp.objectives.objective import Objective, run_identity
 from ftexp.optim import AdamWConfig, scale_row_steps
 from ftexp.speed import SpeedConfig
 from ftexp.utils.fsdp import full_state_dict, fully_shard_blocks

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ftexp.contract import ModelTask
+
+if TYPE_CHECKING:
+    from ftexp.data.base import DataOption, FinetuneData
+    from ftexp.methods.base import Method
+    from ftexp.models.base import ModelSpec
 
 
 @dataclass
@@ -38,17 +43,17 @@ class Objective:
         """List config problems, each naming the key and the fix (empty when valid)."""
         return []
 
-    def data_problems(self, data: Any) -> list[str]:
+    def data_problems(self, data: FinetuneData) -> list[str]:
         """Problems between these settings and ``data``, known before it loads (none here)."""
         return []
 
     @classmethod
-    def model_task(cls, data: Any) -> ModelTask:
+    def model_task(cls, data: DataOption) -> ModelTask:
         """The model this objective trains on ``data`` (a data class or instance)."""
         return cls.task
 
     @classmethod
-    def fields(cls, data: Any) -> frozenset[str]:
+    def fields(cls, data: DataOption) -> frozenset[str]:
         """The batch fields this objective reads on ``data``: its ``needs``."""
         return cls.needs
 
@@ -79,3 +84,13 @@ class Objective:
         """The LightningModule class that trains this objective (imported on demand)."""
         path, _, name = self.module.rpartition(".")
         return getattr(importlib.import_module(path), name)
+
+
+def run_identity(method: Method, spec: ModelSpec, objective: Objective) -> dict[str, str]:
+    """What a checkpoint records of the run that wrote it, so a resume can be checked."""
+    family = spec.model_type()
+    return {
+        "method": type(method).__name__,
+        "model": f"{type(spec).__name__} ({family or 'unknown family'})",
+        "objective": type(objective).__name__,
+    }

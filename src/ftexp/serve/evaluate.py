@@ -10,14 +10,14 @@ from pathlib import Path
 import yaml
 
 from ftexp.errors import RunError
+from ftexp.run.reload import SavedRun
 from ftexp.serve.harness import HarnessReport
 
 
 def evaluate(
-    run_dir: Path, harness: str, split: str, limit: int | None, batch_size: int
+    run: SavedRun | str | Path, harness: str, split: str, limit: int | None, batch_size: int
 ) -> HarnessReport:
     """Run the harness on the run's merged export; with ``held-out``, ftexp's scores too."""
-    from ftexp.run.reload import load_run
     from ftexp.serve.export import export_merged
     from ftexp.serve.harness import (
         HELD_OUT,
@@ -28,15 +28,17 @@ def evaluate(
         write_task,
     )
 
+    saved = SavedRun.of(run)
+    run_dir = saved.run_dir
     merged = run_dir / "export-merged"
     if not (merged / "config.json").is_file():
-        export_merged(run_dir, merged)
+        export_merged(saved, merged)
     if harness != HELD_OUT:
         task, include = _named_task(Path(harness))
         results = run_harness(merged, task, include, batch_size)
         return HarnessReport(task, None, {"lm_eval": harness_scores(results, task)})
-    conversations = held_out_conversations(run_dir, split, limit)
-    model, tokenizer, _ = load_run(run_dir)
+    conversations = held_out_conversations(saved, split, limit)
+    model, tokenizer, _ = saved.load()
     task = f"ftexp_{split}"
     yaml_file = write_task(run_dir / "harness", task, tokenizer, conversations)
     results = run_harness(merged, task, yaml_file.parent, batch_size, templated=True)

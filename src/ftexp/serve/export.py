@@ -8,22 +8,24 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ftexp.errors import RunError
+from ftexp.run.reload import SavedRun
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 DTYPES = ("float32", "bfloat16", "float16")
 
 
-def export_merged(run_dir: Path, out: Path, dtype: str | None = None) -> Path:
+def export_merged(run: SavedRun | str | Path, out: Path, dtype: str | None = None) -> Path:
     """Write the run's model, the method folded in, as a plain HF folder; return ``out``."""
     import torch
 
-    from ftexp.run.reload import load_run, run_parts
-
-    model, processor, labels = load_run(run_dir)
-    method = run_parts(run_dir).method
-    merged = method.merged(model)
+    saved = SavedRun.of(run)
+    model, processor, labels = saved.load()
+    merged = cast("PreTrainedModel", saved.parts.method.merged(model))
     if labels:
         merged.config.id2label = dict(enumerate(labels))
         merged.config.label2id = {name: i for i, name in enumerate(labels)}
@@ -35,17 +37,16 @@ def export_merged(run_dir: Path, out: Path, dtype: str | None = None) -> Path:
     return out
 
 
-def export_adapter(run_dir: Path, out: Path) -> Path:
+def export_adapter(run: SavedRun | str | Path, out: Path) -> Path:
     """Copy the saved adapter with a base reference that works on another machine."""
-    from ftexp.run.reload import run_parts
-
-    parts = run_parts(run_dir)
+    saved = SavedRun.of(run)
+    parts = saved.parts
     if not parts.method.saves_adapter:
         raise RunError(
-            f"{run_dir} saved full weights (method {type(parts.method).__name__}), not an "
+            f"{saved.run_dir} saved full weights (method {type(parts.method).__name__}), not an "
             "adapter; export it with --merged"
         )
-    shutil.copytree(run_dir / "model", out, dirs_exist_ok=True)
+    shutil.copytree(saved.run_dir / "model", out, dirs_exist_ok=True)
     config_file = out / "adapter_config.json"
     if config_file.is_file():
         config = json.loads(config_file.read_text(encoding="utf-8"))

@@ -21,6 +21,7 @@ from typing import Any
 from ftexp.batch import IGNORE
 from ftexp.data.conversations import Conversation
 from ftexp.errors import RunError
+from ftexp.run.reload import SavedRun
 
 HELD_OUT = "held-out"  # ``--harness held-out``: the run's own test conversations
 
@@ -52,15 +53,12 @@ class ReplyScores:
         return sum(self.greedy) / len(self.greedy)
 
 
-def held_out_conversations(run_dir: Path, split: str, limit: int | None) -> list[Conversation]:
+def held_out_conversations(run: SavedRun, split: str, limit: int | None) -> list[Conversation]:
     """The conversations of a run's ``split``, re-read and re-split as the run did."""
-    from hydra.utils import instantiate
-    from omegaconf import OmegaConf
-
-    data = instantiate(OmegaConf.load(run_dir / "config.yaml").data, _convert_="all")
+    data = run.parts.data
     if "prompt" not in data.provides:
         raise RunError(
-            f"{run_dir} trained on {type(data).__name__}, which holds no conversations; "
+            f"{run.run_dir} trained on {type(data).__name__}, which holds no conversations; "
             "score it with a harness task of your own: --harness <task.yaml>"
         )
     data.load()

@@ -11,21 +11,20 @@ from pathlib import Path
 from typing import Any
 
 from ftexp.errors import RunError
+from ftexp.run.reload import SavedRun
 
 BATCH = 64
 
 
-def sample_texts(run_dir: Path, count: int) -> list[str]:
+def sample_texts(run: SavedRun, count: int) -> list[str]:
     """Texts from the run's own test split (the data its config names), at most ``count``."""
-    from hydra.utils import instantiate
-    from omegaconf import OmegaConf
-
-    cfg = OmegaConf.load(run_dir / "config.yaml")
-    data = instantiate(cfg.data, _convert_="all")
+    data = run.parts.data
     data.load()
     texts = [t for t in map(data.text_of, data.splits["test"]) if t]
     if not texts:
-        raise RunError(f"{run_dir}: its data has no texts to time (latency is measured on text)")
+        raise RunError(
+            f"{run.run_dir}: its data has no texts to time (latency is measured on text)"
+        )
     return (texts * (count // len(texts) + 1))[:count]
 
 
@@ -53,14 +52,13 @@ def timings(model: Any, tokenizer: Any, texts: list[str], repeats: int) -> dict[
     }
 
 
-def measure(run_dir: Path, repeats: int = 50) -> dict[str, dict[str, float]]:
+def measure(run: SavedRun | str | Path, repeats: int = 50) -> dict[str, dict[str, float]]:
     """Timings of the saved model, and of its merged form where the method has one."""
-    from ftexp.run.reload import load_run, run_parts
-
-    model, tokenizer, _ = load_run(run_dir)
-    texts = sample_texts(run_dir, 4 * BATCH)
+    saved = SavedRun.of(run)
+    model, tokenizer, _ = saved.load()
+    texts = sample_texts(saved, 4 * BATCH)
     out = {"as_saved": timings(model, tokenizer, texts, repeats)}
-    method = run_parts(run_dir).method
+    method = saved.parts.method
     if method.saves_adapter and callable(getattr(model, "merge_and_unload", None)):
         try:
             merged = method.merged(model).eval()
