@@ -6,7 +6,10 @@ Light (no torch): the config check reads it before anything heavy loads.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 # the label of a token that carries no loss (prompt, padding, a word's later sub-tokens):
 # PyTorch's cross-entropy and Hugging Face's models skip it
@@ -20,7 +23,7 @@ def token_ids(rendered: Any) -> list[int]:
     return [int(i) for i in rendered]
 
 
-def stop_token_ids(tokenizer: Any) -> list[int]:
+def stop_token_ids(tokenizer: PreTrainedTokenizerBase) -> list[int]:
     """EOS plus ChatML's end-of-turn token when the vocabulary has one: where a reply stops."""
     ids = {tokenizer.eos_token_id}
     end_of_turn = tokenizer.convert_tokens_to_ids("<|im_end|>")

@@ -12,7 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from ftexp.models.base import ModelSpec
 
 
 # What a model spec offers to serve each task: a spec serves a task when it has the method (a
@@ -21,7 +26,7 @@ from typing import Any, Protocol, runtime_checkable
 class LoadsClassifier(Protocol):
     """A spec that loads a sequence classifier with a fresh head for ``labels``."""
 
-    def load_classifier(self, labels: list[str], **load_kwargs: Any) -> Any:
+    def load_classifier(self, labels: list[str], **load_kwargs: object) -> nn.Module:
         """The pretrained model with a new classification head."""
         ...
 
@@ -30,7 +35,7 @@ class LoadsClassifier(Protocol):
 class LoadsTokenClassifier(Protocol):
     """A spec that loads a token classifier with a fresh head for ``labels``."""
 
-    def load_token_classifier(self, labels: list[str], **load_kwargs: Any) -> Any:
+    def load_token_classifier(self, labels: list[str], **load_kwargs: object) -> nn.Module:
         """The pretrained model with a new per-token head."""
         ...
 
@@ -39,7 +44,7 @@ class LoadsTokenClassifier(Protocol):
 class LoadsImageClassifier(Protocol):
     """A spec that loads an image classifier with a fresh head for ``labels``."""
 
-    def load_image_classifier(self, labels: list[str], **load_kwargs: Any) -> Any:
+    def load_image_classifier(self, labels: list[str], **load_kwargs: object) -> nn.Module:
         """The pretrained backbone with a new classification head."""
         ...
 
@@ -48,7 +53,7 @@ class LoadsImageClassifier(Protocol):
 class LoadsCausalLM(Protocol):
     """A spec that loads a causal language model (its own head)."""
 
-    def load_causal_lm(self, **load_kwargs: Any) -> Any:
+    def load_causal_lm(self, **load_kwargs: object) -> nn.Module:
         """The pretrained model with its language-model head."""
         ...
 
@@ -57,28 +62,32 @@ class LoadsCausalLM(Protocol):
 class LoadsMaskedLM(Protocol):
     """A spec that loads a masked language model (its own head, or a new one)."""
 
-    def load_masked_lm(self, **load_kwargs: Any) -> Any:
+    def load_masked_lm(self, **load_kwargs: object) -> nn.Module:
         """The pretrained encoder with a masked-LM head."""
         ...
 
 
-def _classifier(spec: LoadsClassifier, labels: list[str], kwargs: dict[str, Any]) -> Any:
+def _classifier(spec: LoadsClassifier, labels: list[str], kwargs: dict[str, Any]) -> nn.Module:
     return spec.load_classifier(labels, **kwargs)
 
 
-def _token_classifier(spec: LoadsTokenClassifier, labels: list[str], kwargs: dict[str, Any]) -> Any:
+def _token_classifier(
+    spec: LoadsTokenClassifier, labels: list[str], kwargs: dict[str, Any]
+) -> nn.Module:
     return spec.load_token_classifier(labels, **kwargs)
 
 
-def _image_classifier(spec: LoadsImageClassifier, labels: list[str], kwargs: dict[str, Any]) -> Any:
+def _image_classifier(
+    spec: LoadsImageClassifier, labels: list[str], kwargs: dict[str, Any]
+) -> nn.Module:
     return spec.load_image_classifier(labels, **kwargs)
 
 
-def _causal_lm(spec: LoadsCausalLM, _labels: list[str], kwargs: dict[str, Any]) -> Any:
+def _causal_lm(spec: LoadsCausalLM, _labels: list[str], kwargs: dict[str, Any]) -> nn.Module:
     return spec.load_causal_lm(**kwargs)
 
 
-def _masked_lm(spec: LoadsMaskedLM, _labels: list[str], kwargs: dict[str, Any]) -> Any:
+def _masked_lm(spec: LoadsMaskedLM, _labels: list[str], kwargs: dict[str, Any]) -> nn.Module:
     return spec.load_masked_lm(**kwargs)
 
 
@@ -115,15 +124,15 @@ class ModelTask:
         """The spec method this task loads with (``load_classifier``), for messages."""
         return next(name for name in vars(self.loader) if name.startswith("load_"))
 
-    def served_by(self, spec: Any) -> bool:
+    def served_by(self, spec: ModelSpec) -> bool:
         """Whether a model spec can load a model for this task."""
         return isinstance(spec, self.loader)
 
-    def load(self, spec: Any, labels: list[str] | None, **load_kwargs: Any) -> Any:
+    def load(self, spec: ModelSpec, labels: list[str] | None, **load_kwargs: object) -> nn.Module:
         """Load the pretrained model for this task from ``spec``."""
         return self.call(spec, list(labels or []), load_kwargs)
 
-    def load_saved(self, model_dir: Path, **load_kwargs: Any) -> Any:
+    def load_saved(self, model_dir: Path, **load_kwargs: object) -> nn.Module:
         """Reload a complete saved model (``save_pretrained`` folder)."""
         import transformers
 

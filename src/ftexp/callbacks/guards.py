@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import lightning as L
 import torch
 
@@ -20,7 +18,9 @@ class NonFiniteLossGuard(L.Callback):
     weights (resume from them with ``ckpt_path=last``).
     """
 
-    def on_before_backward(self, trainer: L.Trainer, pl_module: Any, loss: torch.Tensor) -> None:
+    def on_before_backward(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, loss: torch.Tensor
+    ) -> None:
         """Check the step's loss."""
         if not torch.isfinite(loss).all():
             raise NonFiniteLossError(

@@ -44,7 +44,7 @@ class PeerWatch(L.Callback):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def setup(self, trainer: L.Trainer, pl_module: Any, stage: str) -> None:
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         """Start watching once the process group exists (several ranks only)."""
         import torch.distributed as dist
 
@@ -64,7 +64,7 @@ class PeerWatch(L.Callback):
         )
         self._thread.start()
 
-    def teardown(self, trainer: L.Trainer, pl_module: Any, stage: str) -> None:
+    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         """Stop watching once every rank got here (so none mistakes a finished peer for lost)."""
         if self._thread is None:
             return
@@ -73,7 +73,9 @@ class PeerWatch(L.Callback):
         self._thread.join(timeout=5)
         self._thread = None
 
-    def on_exception(self, trainer: L.Trainer, pl_module: Any, exception: BaseException) -> None:
+    def on_exception(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
+    ) -> None:
         """A collective failing because a peer died: let the watch name the peer first.
 
         gloo raises in this rank within milliseconds of a peer's death; a few heartbeats later

@@ -53,13 +53,13 @@ class _SaveAfterStep(L.Callback):
         self.received = signal.Signals(signum)
 
     def on_save_checkpoint(
-        self, trainer: L.Trainer, pl_module: Any, checkpoint: dict[str, Any]
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
     ) -> None:
         """Note the step a checkpoint holds: a stop inside a validation resumes from it."""
         self.saved_step = int(checkpoint["global_step"])
 
     def on_load_checkpoint(
-        self, trainer: L.Trainer, pl_module: Any, checkpoint: dict[str, Any]
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
     ) -> None:
         """A resumed run's newest checkpoint is the one it resumed from, until it saves.
 
@@ -69,7 +69,12 @@ class _SaveAfterStep(L.Callback):
             self.saved_step = int(checkpoint["global_step"])
 
     def on_train_batch_end(
-        self, trainer: L.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
     ) -> None:
         """After a finished step: if signalled (on any rank), save ``last.ckpt`` and stop."""
         if self.active and trainer.strategy.reduce_boolean_decision(
@@ -140,15 +145,17 @@ class StopOnSignal(_SaveAfterStep):
             return "no checkpoint was saved by this run"
         return f"its newest checkpoint holds step {self.saved_step}"
 
-    def on_train_start(self, trainer: L.Trainer, pl_module: Any) -> None:
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """From here a signal waits for the step to finish and saves."""
         self.training = True
 
-    def on_train_end(self, trainer: L.Trainer, pl_module: Any) -> None:
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """After training a signal stops at once (the last checkpoint is on disk)."""
         self.training = False
 
-    def on_exception(self, trainer: L.Trainer, pl_module: Any, exception: BaseException) -> None:
+    def on_exception(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
+    ) -> None:
         """Lightning's own SIGTERM exit (raised between steps or in validation): say how to resume.
 
         Between training steps the state is saved first; inside a validation the

@@ -59,19 +59,19 @@ class ResourceMonitor(L.Callback):
             self.peak_rss_mb = max(self.peak_rss_mb, current_rss_mb())
             self._stop.wait(self.interval_s)
 
-    def on_fit_start(self, trainer: L.Trainer, pl_module: Any) -> None:
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """Start memory sampling."""
         self.peak_rss_mb = current_rss_mb()
         if torch.cuda.is_available():
             torch.cuda.reset_peak_memory_stats()
         self._start_sampling()
 
-    def on_test_start(self, trainer: L.Trainer, pl_module: Any) -> None:
+    def on_test_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """Sample during testing too: a run that only tests (e.g. prompting) has a peak as well."""
         self.peak_rss_mb = max(self.peak_rss_mb, current_rss_mb())
         self._start_sampling()
 
-    def on_test_end(self, trainer: L.Trainer, pl_module: Any) -> None:
+    def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """Stop memory sampling."""
         self._stop_sampling()
 
@@ -86,7 +86,7 @@ class ResourceMonitor(L.Callback):
             self._thread.join()
             self._thread = None
 
-    def on_train_start(self, trainer: L.Trainer, pl_module: Any) -> None:
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """Count the model's matmul parameters; measure the device ceiling if none was given."""
         self.world_size = trainer.world_size
         model = getattr(pl_module, "model", None) or pl_module
@@ -100,18 +100,23 @@ class ResourceMonitor(L.Callback):
             torch.cuda.synchronize(device)
         return time.perf_counter()
 
-    def _pause(self, pl_module: Any) -> None:
+    def _pause(self, pl_module: L.LightningModule) -> None:
         if self._since is not None:
             self.train_seconds += self._now(pl_module.device) - self._since
             self._since = None
 
-    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: Any) -> None:
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """Resume the clock at an epoch start (after warm-up)."""
         if self.steps >= self.warmup_steps:
             self._since = self._now(pl_module.device)
 
     def on_train_batch_end(
-        self, trainer: L.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
     ) -> None:
         """Count samples, tokens and FLOPs of batches after the warm-up."""
         self.steps += 1
@@ -126,28 +131,28 @@ class ResourceMonitor(L.Callback):
         if self._counter is not None:
             self.flops += self._counter.batch_flops(lengths)
 
-    def on_validation_start(self, trainer: L.Trainer, pl_module: Any) -> None:
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """Stop the clock while validating."""
         if trainer.training:
             self._pause(pl_module)
 
-    def on_validation_end(self, trainer: L.Trainer, pl_module: Any) -> None:
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """Restart the clock after a mid-epoch validation."""
         if trainer.training and self.steps >= self.warmup_steps:
             self._since = self._now(pl_module.device)
 
-    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: Any) -> None:
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """Stop the clock at the end of an epoch."""
         self._pause(pl_module)
 
-    def on_train_end(self, trainer: L.Trainer, pl_module: Any) -> None:
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """Stop the clock and send the speed figures to the loggers."""
         self._pause(pl_module)
         facts = self.facts()
         for logger in trainer.loggers:
             logger.log_metrics(facts, step=trainer.global_step)
 
-    def on_fit_end(self, trainer: L.Trainer, pl_module: Any) -> None:
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """Stop memory sampling."""
         self._stop_sampling()
 

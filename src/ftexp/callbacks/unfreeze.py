@@ -18,7 +18,7 @@ class UnfreezeSchedule(L.Callback):
         self.every = 0
         self.blocks = 0
 
-    def _update(self, trainer: L.Trainer, pl_module: Any) -> None:
+    def _update(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not self.every:  # the run's length is known once fitting starts
             self.blocks = len(transformer_blocks(pl_module.model))
             total = int(trainer.estimated_stepping_batches)
@@ -32,6 +32,8 @@ class UnfreezeSchedule(L.Callback):
             opened = float(min(stage, self.blocks))
             pl_module.log("method/unfrozen_blocks", opened, on_step=True, on_epoch=False)
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: Any, *args: Any) -> None:
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, *args: object
+    ) -> None:
         """Advance the stage when due."""
         self._update(trainer, pl_module)

@@ -9,9 +9,12 @@ value given on the command line wins over the experiment's.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ftexp.utils.overrides import given_keys, override_key
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
 
 
 def configured_method_overrides(shared: Any) -> dict[str, list[str]]:
@@ -49,7 +52,7 @@ def not_given(rows: list[str], given: list[str]) -> list[str]:
     return [row for row in rows if override_key(row) not in keys]
 
 
-def apply_to_run(cfg: Any, method: str, given: list[str], groups: set[str]) -> list[str]:
+def apply_to_run(cfg: DictConfig, method: str, given: list[str], groups: set[str]) -> list[str]:
     """Set the experiment's overrides for ``method`` on the composed ``cfg``; return those set.
 
     ``given`` are the command line's overrides: a key set there keeps its value. ``groups``

@@ -44,6 +44,10 @@ def position_problems(key: str, length: int, model: Mapping[str, Any]) -> list[s
     return []
 
 
+# what turns a list of encoded examples into one batch of named fields
+Collate = Callable[[list[Any]], Mapping[str, Any]]
+
+
 @dataclass
 class FinetuneData:
     """Shared settings and the split pipeline; subclasses implement the hooks below.
@@ -150,7 +154,7 @@ class FinetuneData:
         """
         return False
 
-    def collator(self, train: bool) -> Callable[[list[Any]], Any]:
+    def collator(self, train: bool) -> Collate:
         """The batch collate function (imports torch)."""
         raise NotImplementedError
 

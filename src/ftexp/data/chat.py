@@ -7,12 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import yaml
 
 from ftexp.batch import IGNORE, token_ids
-from ftexp.data.base import FinetuneData, TokenLimited
+from ftexp.data.base import Collate, FinetuneData, TokenLimited
 from ftexp.data.conversations import (
     ASSISTANT,
     SYSTEM,
@@ -31,6 +31,9 @@ from ftexp.data.sources import (
     split_files,
 )
 from ftexp.errors import DataError
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 Pair = tuple[str, str]
 Span = tuple[int, int]  # [start, end) tokens of one assistant turn
@@ -81,7 +84,9 @@ def thread_conversations(path: Path, system: str | None) -> list[Conversation]:
     return out
 
 
-def render_turns(tokenizer: Any, conversation: Conversation) -> tuple[list[int], list[Span]]:
+def render_turns(
+    tokenizer: PreTrainedTokenizerBase, conversation: Conversation
+) -> tuple[list[int], list[Span]]:
     """A conversation's token ids and the ``[start, end)`` token span of each assistant turn.
 
     Each span is where the chat template's rendering of the turns before a reply (with the
@@ -332,7 +337,7 @@ class ChatData(TokenLimited, FinetuneData):
         rows = encoded if isinstance(encoded, list) else [encoded]
         return sum(len(doc["input_ids"]) for doc in rows)
 
-    def collator(self, train: bool) -> Any:
+    def collator(self, train: bool) -> Collate:
         """Padding, or packed rows with restarting positions (training split only)."""
         from ftexp.data.collate import ChatCollator
 

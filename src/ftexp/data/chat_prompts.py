@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ftexp.data.base import Collate
 from ftexp.data.chat import ChatData
 from ftexp.data.conversations import Conversation
 
@@ -36,7 +37,7 @@ class ChatPromptData(ChatData):
         """Characters of the prompt's messages (a stand-in for tokens, for length grouping)."""
         return sum(len(message["content"]) for message in encoded)
 
-    def collator(self, train: bool) -> Any:
+    def collator(self, train: bool) -> Collate:
         """Chat-template with the generation prompt and left-pad (tokenized per batch)."""
         from ftexp.data.collate import PromptCollator
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ftexp.data.augment import augment_problems
-from ftexp.data.base import FinetuneData, TokenLimited
+from ftexp.data.base import Collate, FinetuneData, TokenLimited
 from ftexp.data.readers import Row
 from ftexp.data.sources import (
     Source,
@@ -124,7 +124,7 @@ class ClassificationData(TokenLimited, FinetuneData):
         """Augmented training texts differ each time they are drawn."""
         return any(float(p) > 0 for p in (self.augment or {}).values())
 
-    def collator(self, train: bool) -> Any:
+    def collator(self, train: bool) -> Collate:
         """Dynamic padding to the longest example of the batch (augmenting, when set, in train)."""
         from ftexp.data.collate import AugmentingCollator, PaddingCollator
 

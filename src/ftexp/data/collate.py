@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from ftexp.batch import IGNORE, token_ids
 from ftexp.data.conversations import Asked
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 __all__ = [
     "IGNORE",
@@ -55,7 +58,12 @@ class AugmentingCollator:
     """Augment each drawn training text (seeded by its draw), tokenize it, then pad."""
 
     def __init__(
-        self, padding: PaddingCollator, tokenizer: Any, max_length: int, settings: Any, seed: int
+        self,
+        padding: PaddingCollator,
+        tokenizer: PreTrainedTokenizerBase,
+        max_length: int,
+        settings: Any,
+        seed: int,
     ) -> None:
         self.padding, self.tokenizer, self.max_length = padding, tokenizer, max_length
         self.settings, self.seed = dict(settings), seed
@@ -168,7 +176,7 @@ class JudgedCollator:
 
 def mask_tokens(
     ids: torch.Tensor,
-    tokenizer: Any,
+    tokenizer: PreTrainedTokenizerBase,
     probability: float,
     generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -197,7 +205,9 @@ def mask_tokens(
 class MaskingCollator:
     """Pad, then mask (fresh masks each time for training, fixed by ``seed`` for evaluation)."""
 
-    def __init__(self, tokenizer: Any, probability: float, seed: int | None) -> None:
+    def __init__(
+        self, tokenizer: PreTrainedTokenizerBase, probability: float, seed: int | None
+    ) -> None:
         self.tokenizer, self.probability, self.seed = tokenizer, probability, seed
 
     def __call__(self, batch: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
@@ -218,7 +228,7 @@ class PromptCollator:
     fields it carries (``prompt_fields``: ``{name: [value per prompt]}``) for the rewards.
     """
 
-    def __init__(self, tokenizer: Any, fields: list[str] | None = None) -> None:
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, fields: list[str] | None = None) -> None:
         self.tokenizer = tokenizer
         self.fields = list(fields or [])
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ftexp.contract import IMAGE_CLASSIFICATION, ModelTask
-from ftexp.data.base import FinetuneData
+from ftexp.data.base import Collate, FinetuneData
 from ftexp.errors import DataError
 
 Example = tuple[tuple[int, ...], int]  # (64 pixel intensities 0-16, digit)
@@ -109,7 +109,7 @@ class DigitsData(FinetuneData):
         """Every image has the same size."""
         return 1
 
-    def collator(self, train: bool) -> Any:
+    def collator(self, train: bool) -> Collate:
         """Stack images and labels."""
         from ftexp.data.collate import image_batch
 

@@ -8,13 +8,16 @@ inside the artifact, as ``data=ner_zh`` does.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
 
 BROUGHT = ("path", "hub_id")  # what a user brings
 BUNDLED = ("artifact", *BROUGHT)  # what an option may carry that a brought source replaces
 
 
-def prefer_given_source(cfg: Any, overrides: list[str]) -> list[str]:
+def prefer_given_source(cfg: DictConfig, overrides: list[str]) -> list[str]:
     """Clear the data sources of ``cfg`` that a given ``data.path``/``data.hub_id`` replaces.
 
     ``overrides`` are the command line's. Returns the overrides applied, as the run's first

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ftexp.contract import IMAGE_CLASSIFICATION, ModelTask
-from ftexp.data.base import FinetuneData
+from ftexp.data.base import Collate, FinetuneData
 from ftexp.infra.artifacts import PypiArtifact
 
 Example = tuple[bytes, int]  # (side*side grey pixels, row by row; class id)
@@ -81,7 +81,7 @@ class GreyImageData(FinetuneData):
         """Every image has the same size."""
         return 1
 
-    def collator(self, train: bool) -> Any:
+    def collator(self, train: bool) -> Collate:
         """Grey bytes -> RGB images -> the model's processor, per batch."""
         from ftexp.data.collate import GreyImages
 

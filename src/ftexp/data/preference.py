@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ftexp.batch import IGNORE
-from ftexp.data.base import FinetuneData, TokenLimited
+from ftexp.data.base import Collate, FinetuneData, TokenLimited
 from ftexp.data.chat import labelled, render_turns
 from ftexp.data.conversations import (
     ASSISTANT,
@@ -175,7 +175,7 @@ class PreferenceData(PromptedReplies):
         """The longer response of the pair."""
         return max(len(encoded["chosen_input_ids"]), len(encoded["rejected_input_ids"]))
 
-    def collator(self, train: bool) -> Any:
+    def collator(self, train: bool) -> Collate:
         """Both responses right-padded to one width."""
         from ftexp.data.collate import PairCollator
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ftexp.data.base import FinetuneData
+from ftexp.data.base import Collate, FinetuneData
 from ftexp.data.conversations import Asked
 from ftexp.data.sources import column_problems, load_rows, split_files
 
@@ -70,7 +70,7 @@ class PromptData(FinetuneData):
             ]
         }
 
-    def collator(self, train: bool) -> Any:
+    def collator(self, train: bool) -> Collate:
         """Chat-template and left-pad (tokenized per batch)."""
         from ftexp.data.collate import PromptCollator
 

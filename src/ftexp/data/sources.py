@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from ftexp.data.readers import Row, read_columns, read_rows
 from ftexp.errors import DataError
@@ -14,7 +13,9 @@ SPLITS = ("train", "val", "test")
 Source = dict[str, list[Row]]  # split name -> rows; files give a single "all" entry
 
 
-def split_files(path: Any, artifact: Mapping[str, str] | None) -> dict[str, Path]:
+def split_files(
+    path: str | Mapping[str, str] | None, artifact: Mapping[str, str] | None
+) -> dict[str, Path]:
     """Return ``{split or 'all': file}`` for local paths or an artifact (fetched on demand).
 
     With both, ``path`` names files inside the artifact's member folder (a pinned archive that
@@ -73,7 +74,7 @@ def load_hub(hub_id: str, config_name: str | None) -> Source:
     }
 
 
-def source_choice_problem(**sources: Any) -> str | None:
+def source_choice_problem(**sources: object) -> str | None:
     """The refusal where not exactly one of ``sources`` (``path=..., artifact=...``) is set.
 
     The message names the overrides that resolve it: which key to clear, or which to set.

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ftexp.data.base import FinetuneData, position_problems
+from ftexp.data.base import Collate, FinetuneData, position_problems
 
 
 @dataclass
@@ -65,7 +65,7 @@ class SyntheticTokensData(FinetuneData):
         """The row is its own target."""
         return {"input_ids": list(example)}
 
-    def collator(self, train: bool) -> Any:
+    def collator(self, train: bool) -> Collate:
         """Stack the fixed-length rows."""
         from ftexp.data.collate import lm_batch
 

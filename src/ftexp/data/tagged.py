@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from ftexp.batch import IGNORE
 from ftexp.contract import TOKEN_CLASSIFICATION, ModelTask
-from ftexp.data.base import FinetuneData, TokenLimited
+from ftexp.data.base import Collate, FinetuneData, TokenLimited
 from ftexp.data.readers import TaggedSentence, read_tagged
 from ftexp.data.sources import split_files
 from ftexp.errors import DataError
@@ -133,7 +133,7 @@ class TaggedTokensData(TokenLimited, FinetuneData):
             out.append({"input_ids": encoded["input_ids"][row], "tags": labels})
         return out
 
-    def collator(self, train: bool) -> Any:
+    def collator(self, train: bool) -> Collate:
         """Pad ids with the pad token and tags with the ignore index."""
         from ftexp.data.collate import TagCollator
 

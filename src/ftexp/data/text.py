@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ftexp.data.base import FinetuneData, TokenLimited
+from ftexp.data.base import Collate, FinetuneData, TokenLimited
 from ftexp.data.sources import column_problems, load_rows, source_choice_problem, split_files
 from ftexp.errors import DataError
 
@@ -79,7 +79,7 @@ class TextData(TokenLimited, FinetuneData):
             )
         return [{"input_ids": i} for i in ids]
 
-    def collator(self, train: bool) -> Any:
+    def collator(self, train: bool) -> Collate:
         """Pad, then mask (fresh masks in training, seeded masks in evaluation)."""
         from ftexp.data.collate import MaskingCollator
 

@@ -13,6 +13,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ftexp.data.base import Collate
 from ftexp.data.conversations import USER, Conversation, Judged, judged_of
 from ftexp.data.preference import PromptedReplies
 
@@ -61,7 +62,7 @@ class UnpairedPreferenceData(PromptedReplies):
         prompt, reply, desirable = example
         return {**self.encode_reply(prompt, reply), "desirable": desirable}
 
-    def collator(self, train: bool) -> Any:
+    def collator(self, train: bool) -> Collate:
         """Replies right-padded to one width, with their flags."""
         from ftexp.data.collate import JudgedCollator
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lightning.pytorch.loggers import MLFlowLogger, WandbLogger
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from ftexp.infra.hydra_ddp import sweep_command_line
+
+if TYPE_CHECKING:
+    import lightning as L
 
 MLFLOW_RUN = ".mlflow-run"  # the MLflow run id of this run dir, for resuming into it
 
@@ -31,7 +34,7 @@ def prepare(cfg: DictConfig, out_dir: Path, resuming: bool) -> None:
                 node.run_id = record.read_text(encoding="utf-8").strip()
 
 
-def log_config(trainer: Any, cfg: DictConfig, resuming: bool) -> None:
+def log_config(trainer: L.Trainer, cfg: DictConfig, resuming: bool) -> None:
     """The whole resolved config as hyperparameters (W&B, TensorBoard, CSV, MLflow).
 
     MLflow keeps a run's params fixed, and a resumed run already has them (its ``ckpt_path``
@@ -46,7 +49,7 @@ def log_config(trainer: Any, cfg: DictConfig, resuming: bool) -> None:
             logger.log_hyperparams(params)
 
 
-def record(trainer: Any, out_dir: Path) -> None:
+def record(trainer: L.Trainer, out_dir: Path) -> None:
     """Note the MLflow run id in the run dir (rank 0), so a resume logs into the same run."""
     for logger in trainer.loggers:
         run_id = getattr(logger, "run_id", None) if isinstance(logger, MLFlowLogger) else None
@@ -54,14 +57,14 @@ def record(trainer: Any, out_dir: Path) -> None:
             (out_dir / MLFLOW_RUN).write_text(str(run_id), encoding="utf-8")
 
 
-def upload_model(trainer: Any, model_dir: Path) -> None:
+def upload_model(trainer: L.Trainer, model_dir: Path) -> None:
     """Store the saved model folder with the trackers that keep artifacts (MLflow)."""
     for logger in trainer.loggers:
         if isinstance(logger, MLFlowLogger) and trainer.is_global_zero:
             logger.experiment.log_artifacts(logger.run_id, str(model_dir), artifact_path="model")
 
 
-def close(trainer: Any, metrics: dict[str, float]) -> None:
+def close(trainer: L.Trainer, metrics: dict[str, float]) -> None:
     """Send the final metrics, then end W&B runs.
 
     The next job of a multirun runs in the same process and must start its own W&B run

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from ftexp.contract import ModelTask
+    from ftexp.models.base import ModelSpec
 
 
 @dataclass
@@ -93,11 +94,11 @@ class Method:
         """Save in Hugging Face format (PEFT models write adapter weights only)."""
         model.save_pretrained(out_dir)  # type: ignore[operator]
 
-    def load_saved(self, spec: Any, out_dir: Path, task: ModelTask) -> nn.Module:
+    def load_saved(self, spec: ModelSpec, out_dir: Path, task: ModelTask) -> nn.Module:
         """Reload what ``save`` wrote; the default reads a complete HF model folder."""
         return task.load_saved(out_dir, **self.load_kwargs())
 
-    def load_base(self, spec: Any, out_dir: Path, task: ModelTask) -> nn.Module:
+    def load_base(self, spec: ModelSpec, out_dir: Path, task: ModelTask) -> nn.Module:
         """Load the untrained base a saved adapter belongs to (labels saved beside it)."""
         from ftexp.models.vocab import restore_new_rows
 

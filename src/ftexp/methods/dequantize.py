@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
-def dequantized(model: Any) -> Any:
+def dequantized(model: nn.Module) -> Any:
     """``model`` with every bitsandbytes linear layer de-quantised to a float ``nn.Linear``."""
     import torch
     from peft.utils.integrations import dequantize_bnb_weight

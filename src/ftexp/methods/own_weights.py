@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from ftexp.methods.base import Method
 
@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from ftexp.contract import ModelTask
+    from ftexp.models.base import ModelSpec
 
 
 @dataclass
@@ -47,7 +48,7 @@ class OwnWeightsMethod(Method):
         settings = json.dumps(asdict(self), indent=2)
         (out_dir / self.settings_file).write_text(settings, encoding="utf-8")
 
-    def load_saved(self, spec: Any, out_dir: Path, task: ModelTask) -> nn.Module:
+    def load_saved(self, spec: ModelSpec, out_dir: Path, task: ModelTask) -> nn.Module:
         """Rebuild base + method from the spec, then load the saved tensors."""
         from safetensors.torch import load_file
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from ftexp.methods.base import Method
 
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from ftexp.contract import ModelTask
+    from ftexp.models.base import ModelSpec
 
 
 @dataclass
@@ -63,7 +64,7 @@ class PeftMethod(Method):
 
         return dequantized(model.merge_and_unload())  # type: ignore[operator]
 
-    def load_saved(self, spec: Any, out_dir: Path, task: ModelTask) -> nn.Module:
+    def load_saved(self, spec: ModelSpec, out_dir: Path, task: ModelTask) -> nn.Module:
         """Rebuild the base from the model spec, then load the saved adapter onto it."""
         from peft import PeftModel
 

@@ -9,6 +9,7 @@ from ftexp.methods.peft_base import PeftMethod
 
 if TYPE_CHECKING:
     from peft import PeftConfig
+    from torch import nn
 
     from ftexp.contract import ModelTask
 
@@ -32,7 +33,7 @@ class _VirtualTokens(PeftMethod):
     def __post_init__(self) -> None:
         self.modules_to_save = list(self.modules_to_save)
 
-    def merged(self, model: Any) -> Any:
+    def merged(self, model: nn.Module) -> Any:
         """Virtual tokens are inputs, not weights: nothing to fold into the base."""
         from ftexp.errors import RunError
 

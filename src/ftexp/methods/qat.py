@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from ftexp.contract import ModelTask
+    from ftexp.models.base import ModelSpec
 
 
 @dataclass
@@ -88,6 +89,6 @@ class QAT(LayerwiseLR):
         """Save float weights in HF format (fake quantisers hold no state)."""
         model.save_pretrained(out_dir)  # type: ignore[operator]
 
-    def load_saved(self, spec: Any, out_dir: Path, task: ModelTask) -> nn.Module:
+    def load_saved(self, spec: ModelSpec, out_dir: Path, task: ModelTask) -> nn.Module:
         """Reload the float weights and re-insert the fake quantisers used in training."""
         return self._quantize(super().load_saved(spec, out_dir, task), "prepare")

@@ -40,7 +40,7 @@ class ModelSpec(Protocol):
         """Load what turns raw inputs into model inputs (tokenizer, image processor)."""
         ...
 
-    def load_classifier(self, labels: list[str], **load_kwargs: Any) -> nn.Module:
+    def load_classifier(self, labels: list[str], **load_kwargs: object) -> nn.Module:
         """Load a sequence-classification model with a fresh head for ``labels``."""
         ...
 
@@ -57,7 +57,7 @@ class ModelSpec(Protocol):
 class BuildsMetaModel(Protocol):
     """A spec that builds its model's shapes itself (from a config) for the memory estimate."""
 
-    def meta_model(self, task: Any, labels: list[str] | None) -> Any:
+    def meta_model(self, task: Any, labels: list[str] | None) -> nn.Module:
         """The model of ``task`` on the meta device: shapes only, no weights read."""
         ...
 
@@ -69,7 +69,7 @@ class CarriesNotice(Protocol):
     notice: str | None
 
 
-def notice_of(spec: Any) -> str | None:
+def notice_of(spec: ModelSpec) -> str | None:
     """The spec's ``notice``, or None for a spec that has none (or does not carry one)."""
     return spec.notice or None if isinstance(spec, CarriesNotice) else None
 
@@ -83,7 +83,7 @@ def label_maps(labels: list[str]) -> dict[str, Any]:
     }
 
 
-def meta_backbone(spec: Any, task: Any, labels: list[str] | None) -> Any:
+def meta_backbone(spec: ModelSpec, task: Any, labels: list[str] | None) -> nn.Module:
     """The pretrained model of ``task`` for ``spec`` on the meta device (no weights read)."""
     import torch
 

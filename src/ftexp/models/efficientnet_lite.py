@@ -89,7 +89,7 @@ class EfficientNetLite:
         assert self.artifact is not None
         return artifact_folder(self.artifact, FromEfficientNetPyTorch())
 
-    def load_image_classifier(self, labels: list[str], **load_kwargs: Any) -> nn.Module:
+    def load_image_classifier(self, labels: list[str], **load_kwargs: object) -> nn.Module:
         """The backbone with a fresh classifier for ``labels``."""
         from ftexp.models.efficientnet_lite_net import (
             EfficientNetLiteConfig,
@@ -113,7 +113,7 @@ class EfficientNetLite:
             **load_kwargs,
         )
 
-    def meta_model(self, task: Any, labels: list[str] | None) -> Any:
+    def meta_model(self, task: Any, labels: list[str] | None) -> nn.Module:
         """The network on the meta device (no weights read): Lite0's shape, or the drawn one's."""
         import torch
 

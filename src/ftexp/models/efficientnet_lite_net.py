@@ -12,7 +12,6 @@ so a saved model loads with ``transformers`` alone (``trust_remote_code=True``).
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -45,7 +44,7 @@ class EfficientNetLiteConfig(PretrainedConfig):
         head_size: int = 1280,
         dropout: float = 0.2,
         batch_norm_eps: float = 1e-3,
-        **kwargs: Any,
+        **kwargs: object,
     ) -> None:
         self.num_channels = num_channels
         self.stem_size = stem_size
@@ -181,7 +180,7 @@ class EfficientNetLiteForImageClassification(PreTrainedModel):
         pixel_values: torch.Tensor,
         labels: torch.Tensor | None = None,
         return_dict: bool | None = None,
-        **kwargs: Any,
+        **kwargs: object,
     ) -> ImageClassifierOutputWithNoAttention:
         """Class logits for a batch of images; the loss when ``labels`` are given."""
         logits = self.classifier(self.dropout(self.efficientnet_lite(pixel_values)))

@@ -11,7 +11,10 @@ with no entry is still served by every method that needs none of these facts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ def family_of(model_type: str | None) -> Family:
     return FAMILIES.get(model_type or "", Family(model_type or ""))
 
 
-def model_family(model: Any) -> Family:
+def model_family(model: nn.Module) -> Family:
     """The family of a built model, from its config's ``model_type``."""
     return family_of(getattr(getattr(model, "config", None), "model_type", None))
 

@@ -107,7 +107,7 @@ class HFModel(VocabSettings):
         """``model_type`` from the config, when it can be read without loading."""
         return self.config_values().get("model_type")
 
-    def meta_model(self, task: Any, labels: list[str] | None) -> Any:
+    def meta_model(self, task: Any, labels: list[str] | None) -> nn.Module:
         """The model's module tree on the meta device, from its config alone (no weights)."""
         import torch
         import transformers
@@ -146,33 +146,33 @@ class HFModel(VocabSettings):
             tokenizer.pad_token = tokenizer.eos_token
         return tokenizer
 
-    def load_classifier(self, labels: list[str], **load_kwargs: Any) -> nn.Module:
+    def load_classifier(self, labels: list[str], **load_kwargs: object) -> nn.Module:
         """Load the encoder with a fresh classification head sized for ``labels``."""
         model = self.pretrained("AutoModelForSequenceClassification", labels, **load_kwargs)
         if model.config.pad_token_id is None:  # decoders find the last token through it
             model.config.pad_token_id = self.load_processor().pad_token_id
         return model
 
-    def load_token_classifier(self, labels: list[str], **load_kwargs: Any) -> nn.Module:
+    def load_token_classifier(self, labels: list[str], **load_kwargs: object) -> nn.Module:
         """Load the encoder with a fresh per-token head sized for the tags ``labels``."""
         return self.pretrained("AutoModelForTokenClassification", labels, **load_kwargs)
 
-    def load_image_classifier(self, labels: list[str], **load_kwargs: Any) -> nn.Module:
+    def load_image_classifier(self, labels: list[str], **load_kwargs: object) -> nn.Module:
         """Load a vision backbone with a fresh classification head sized for ``labels``."""
         # the pretrained head has another number of classes
         return self.pretrained(
             "AutoModelForImageClassification", labels, ignore_mismatched_sizes=True, **load_kwargs
         )
 
-    def load_causal_lm(self, **load_kwargs: Any) -> nn.Module:
+    def load_causal_lm(self, **load_kwargs: object) -> nn.Module:
         """Load a decoder with its LM head (a ``gguf_file`` is de-quantised on load)."""
         return self.pretrained("AutoModelForCausalLM", None, **load_kwargs)
 
-    def load_masked_lm(self, **load_kwargs: Any) -> nn.Module:
+    def load_masked_lm(self, **load_kwargs: object) -> nn.Module:
         """Load an encoder with its masked-LM head (domain-adaptive pretraining)."""
         return self.pretrained("AutoModelForMaskedLM", None, **load_kwargs)
 
-    def pretrained(self, auto_class: str, labels: list[str] | None, **load_kwargs: Any) -> Any:
+    def pretrained(self, auto_class: str, labels: list[str] | None, **load_kwargs: object) -> Any:
         """The one ``from_pretrained`` of every task: where, which revision, remote code, GGUF.
 
         ``labels`` size a fresh head (``None``: the model's own head).

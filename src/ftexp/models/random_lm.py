@@ -46,7 +46,7 @@ class RandomCausalLM:
         values = {limits.get(k, k): v for k, v in self.config.items()}
         return {"model_type": self.family, **values}
 
-    def _config(self, **extra: Any) -> Any:
+    def _config(self, **extra: object) -> Any:
         from transformers import AutoConfig
 
         return AutoConfig.for_model(self.family, **{**self.config, **extra})
@@ -55,7 +55,7 @@ class RandomCausalLM:
         """Return the in-process character tokenizer with a chat template (ids < 128)."""
         return chat_tokenizer()
 
-    def load_causal_lm(self, **load_kwargs: Any) -> nn.Module:
+    def load_causal_lm(self, **load_kwargs: object) -> nn.Module:
         """Build the model; load-time options go through a real ``from_pretrained``."""
         from transformers import AutoModelForCausalLM
 
@@ -64,7 +64,7 @@ class RandomCausalLM:
             lambda: AutoModelForCausalLM.from_config(config), self.init_seed, load_kwargs
         )
 
-    def load_classifier(self, labels: list[str], **load_kwargs: Any) -> nn.Module:
+    def load_classifier(self, labels: list[str], **load_kwargs: object) -> nn.Module:
         """The same decoder with a sequence-classification head (e.g. a reward model)."""
         from transformers import AutoModelForSequenceClassification
 

@@ -89,7 +89,7 @@ class TinyBert(VocabSettings):
         """Return the in-process character tokenizer."""
         return char_tokenizer()
 
-    def load_classifier(self, labels: list[str], **load_kwargs: Any) -> nn.Module:
+    def load_classifier(self, labels: list[str], **load_kwargs: object) -> nn.Module:
         """Build the classifier; weights depend only on ``init_seed``.
 
         Load-time options (e.g. a quantisation config) go through a real ``from_pretrained``
@@ -99,13 +99,13 @@ class TinyBert(VocabSettings):
 
         return self._encoder(BertForSequenceClassification, labels, load_kwargs)
 
-    def load_token_classifier(self, labels: list[str], **load_kwargs: Any) -> nn.Module:
+    def load_token_classifier(self, labels: list[str], **load_kwargs: object) -> nn.Module:
         """The same encoder (same seed) with a per-token head for the tags ``labels``."""
         from transformers import BertForTokenClassification
 
         return self._encoder(BertForTokenClassification, labels, load_kwargs)
 
-    def load_masked_lm(self, **load_kwargs: Any) -> nn.Module:
+    def load_masked_lm(self, **load_kwargs: object) -> nn.Module:
         """The same encoder (same seed) with a masked-LM head."""
         from transformers import BertForMaskedLM
 

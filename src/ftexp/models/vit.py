@@ -60,7 +60,7 @@ class TinyViT:
             image_std=[0.5] * self.num_channels,
         )
 
-    def load_image_classifier(self, labels: list[str], **load_kwargs: Any) -> nn.Module:
+    def load_image_classifier(self, labels: list[str], **load_kwargs: object) -> nn.Module:
         """Build the classifier; load-time options go through a real ``from_pretrained``."""
         from transformers import ViTConfig, ViTForImageClassification
 

@@ -14,12 +14,15 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ftexp.infra.artifacts import PypiArtifact
 
 if TYPE_CHECKING:
     from torch import nn
+    from transformers import PreTrainedTokenizerBase
+
+    from ftexp.models.base import ModelSpec
 
 FROM_DATA = "from_data"
 ROWS_FILE = "new_token_rows.safetensors"
@@ -63,7 +66,7 @@ class VocabSettings:
         return issues
 
 
-def rows_rate_problems(spec: Any, new_rows_lr: float | None) -> list[str]:
+def rows_rate_problems(spec: ModelSpec, new_rows_lr: float | None) -> list[str]:
     """``optim.new_rows_lr`` needs rows to apply to: vocabulary extension on."""
     extends = isinstance(spec, VocabSettings) and bool(spec.extend_vocab)
     if new_rows_lr is None or extends:
@@ -74,7 +77,7 @@ def rows_rate_problems(spec: Any, new_rows_lr: float | None) -> list[str]:
     ]
 
 
-def extend_tokenizer(spec: Any, tokenizer: Any, texts: list[str]) -> int:
+def extend_tokenizer(spec: ModelSpec, tokenizer: PreTrainedTokenizerBase, texts: list[str]) -> int:
     """Add the spec's new tokens to ``tokenizer``; return how many were added (0: off)."""
     if not isinstance(spec, VocabSettings) or spec.extend_vocab is None:
         return 0
@@ -91,7 +94,7 @@ def extend_tokenizer(spec: Any, tokenizer: Any, texts: list[str]) -> int:
     return int(tokenizer.add_tokens(candidates)) if candidates else 0
 
 
-def unknown_units(tokenizer: Any, texts: list[str]) -> Counter[str]:
+def unknown_units(tokenizer: PreTrainedTokenizerBase, texts: list[str]) -> Counter[str]:
     """How often each piece of text that the tokenizer turns into its unknown token occurs."""
     unk = tokenizer.unk_token_id
     counts: Counter[str] = Counter()
@@ -119,7 +122,7 @@ def _special(token: str) -> bool:
     return len(token) > 2 and token[0] + token[-1] in ("[]", "<>")
 
 
-def _unknown_only(tokenizer: Any, tokens: list[str]) -> list[str]:
+def _unknown_only(tokenizer: PreTrainedTokenizerBase, tokens: list[str]) -> list[str]:
     """The tokens the tokenizer can only write as its unknown token."""
     unk = tokenizer.unk_token_id
     if unk is None or not tokens:

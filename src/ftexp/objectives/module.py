@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import random
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, Literal, cast
 
 import lightning as L
 import numpy as np
@@ -115,12 +116,12 @@ class FinetuneModule(L.LightningModule):
         """Log the test epoch's metrics."""
         self.end_epoch("test")
 
-    def log_mean(self, stage: str, name: str, values: torch.Tensor, **kwargs: Any) -> None:
+    def log_mean(self, stage: str, name: str, values: torch.Tensor, **kwargs: object) -> None:
         """Log the mean of per-example ``values``; val/test means count every example once."""
         if stage == "train":
             self.log(f"train/{name}", values.float().mean(), batch_size=len(values), **kwargs)
             return
-        metric: Any = self.means[f"{stage}_{name}"]
+        metric = cast(MeanMetric, self.means[f"{stage}_{name}"])
         metric.update(values.detach().float())
         self.log(f"{stage}/{name}", metric, on_step=False, on_epoch=True, **kwargs)
 
@@ -255,7 +256,7 @@ class FinetuneModule(L.LightningModule):
         if getattr(fit_loop, "_combined_loader_states_to_load", None):
             fit_loop._load_combined_loader_states()
 
-    def write_figures(self, out_dir: Any) -> list[str]:
+    def write_figures(self, out_dir: Path) -> list[str]:
         """Write the objective's test figures into the run dir (rank 0); their file names."""
         return []
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 
 @dataclass
@@ -16,7 +16,9 @@ class CharacterReward:
         """A single character is required."""
         return [] if len(self.character) == 1 else ["objective.reward.character must be 1 char"]
 
-    def __call__(self, prompts: list[str], completions: list[str], **fields: Any) -> list[float]:
+    def __call__(
+        self, prompts: list[str], completions: list[str], **fields: Sequence[object]
+    ) -> list[float]:
         """Score the completions."""
         scores = []
         for text in completions:

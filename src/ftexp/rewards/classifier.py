@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +34,9 @@ class ClassifierReward:
             ]
         return []
 
-    def __call__(self, prompts: list[str], completions: list[str], **fields: Any) -> torch.Tensor:
+    def __call__(
+        self, prompts: list[str], completions: list[str], **fields: Sequence[object]
+    ) -> torch.Tensor:
         """Score the completions (no gradients)."""
         if self._loaded is None:
             from ftexp.run.reload import load_run

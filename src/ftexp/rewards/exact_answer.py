@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 
@@ -30,7 +30,9 @@ class ExactAnswer:
         """The example field this reward reads."""
         return [self.field]
 
-    def __call__(self, prompts: list[str], completions: list[str], **fields: Any) -> list[float]:
+    def __call__(
+        self, prompts: list[str], completions: list[str], **fields: Sequence[object]
+    ) -> list[float]:
         """Score the completions against their answers."""
         answers = fields[self.field]
         return [

@@ -23,7 +23,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     """``TorchCheckpointIO`` whose saves are atomic renames within the checkpoint's folder."""
 
     def save_checkpoint(
-        self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None
+        self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any | None = None
     ) -> None:
         """Write ``checkpoint`` to ``path``; the previous file stays until the new one is whole."""
         atomic_write(Path(path), lambda handle: torch.save(checkpoint, handle))

@@ -9,9 +9,14 @@ The sets are read and their labels checked before any weights load.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ftexp.errors import ConfigError
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
+
+    from ftexp.objectives.module import FinetuneModule
 
 
 @dataclass
@@ -48,7 +53,7 @@ class EvalSet:
 _READ: dict[str, dict[str, EvalSet]] = {}  # sets read by the light check, kept for the run
 
 
-def read_eval_sets(cfg: Any, model_labels: list[str] | None) -> dict[str, EvalSet]:
+def read_eval_sets(cfg: DictConfig, model_labels: list[str] | None) -> dict[str, EvalSet]:
     """Instantiate, read and check every eval set: no tokenizer, no torch, no weights.
 
     The command line calls this with the light checks, so a label that cannot reach the
@@ -81,7 +86,9 @@ def read_eval_sets(cfg: Any, model_labels: list[str] | None) -> dict[str, EvalSe
     return sets
 
 
-def load_eval_sets(cfg: Any, model_labels: list[str] | None, processor: Any) -> dict[str, EvalSet]:
+def load_eval_sets(
+    cfg: DictConfig, model_labels: list[str] | None, processor: Any
+) -> dict[str, EvalSet]:
     """The run's eval sets, read and checked, their data connected to the run's processor."""
     sets = read_eval_sets(cfg, model_labels)
     _READ.clear()  # a later job of a multirun reads its own
@@ -90,14 +97,14 @@ def load_eval_sets(cfg: Any, model_labels: list[str] | None, processor: Any) -> 
     return sets
 
 
-def evaluate(module: Any, sets: dict[str, EvalSet]) -> dict[str, float]:
+def evaluate(module: FinetuneModule, sets: dict[str, EvalSet]) -> dict[str, float]:
     """Score the model on each set's test split: ``eval/<name>/<metric>``."""
     from torch.utils.data import DataLoader
 
     out: dict[str, float] = {}
     for name, chosen in sets.items():
         data = chosen.data
-        targets = chosen.targets(list(module.labels))
+        targets = chosen.targets(list(module.labels or []))
         examples = [data.relabel(x, targets[data.label_of(x)]) for x in data.splits["test"]]
         loader = DataLoader(
             data.encode_split(examples),

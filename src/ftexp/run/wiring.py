@@ -6,7 +6,7 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lightning as L
 import torch
@@ -24,13 +24,18 @@ from ftexp.infra.cluster import requeued_checkpoint, restart_count
 from ftexp.infra.console import facts_line, held_back_note
 from ftexp.infra.sweep_resume import resumable_job
 from ftexp.memory.check import check_memory, measured_against
-from ftexp.methods.base import save_labels
+from ftexp.methods.base import Method, save_labels
 from ftexp.models.vocab import extend_tokenizer, save_new_rows
 from ftexp.parts import Parts
 from ftexp.run.checkpoint_io import use_atomic_checkpoints
 from ftexp.run.eval_sets import evaluate, load_eval_sets
 from ftexp.utils.io import atomic_write_text, replaced_dir
 from ftexp.utils.run_dir import claim_run_dir
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from ftexp.objectives.module import FinetuneModule
 
 
 def instantiate_dict(node: DictConfig | None) -> list[Any]:
@@ -162,7 +167,11 @@ def _resume_if_requeued(cfg: DictConfig, out_dir: Path) -> None:
 
 
 def save_model(
-    model: Any, method: Any, data: DataModule, model_dir: Path, first_new_row: int | None = None
+    model: nn.Module,
+    method: Method,
+    data: DataModule,
+    model_dir: Path,
+    first_new_row: int | None = None,
 ) -> None:
     """Save the fine-tuned model in HF/PEFT format with its processor (tokenizer).
 
@@ -180,8 +189,9 @@ def save_model(
             save_labels(labels, tmp)
 
 
-def _test_converted(module: Any, trainer: L.Trainer, data: Any) -> dict[str, float]:
+def _test_converted(module: FinetuneModule, trainer: L.Trainer, data: Any) -> dict[str, float]:
     """Test the method's deployment form (e.g. QAT's real int weights) as ``converted/*``."""
+    assert module.model is not None  # built in configure_model, before any test
     converted = module.method.convert(module.model)
     if converted is None:
         return {}
@@ -198,7 +208,7 @@ def _best_checkpoint(trainer: L.Trainer) -> str | None:
     return None
 
 
-def _run_facts(module: Any, trainer: L.Trainer, started: float) -> dict[str, float]:
+def _run_facts(module: FinetuneModule, trainer: L.Trainer, started: float) -> dict[str, float]:
     facts: dict[str, float] = dict(module.param_counts)
     facts["time/wall_s"] = time.perf_counter() - started
     facts["trainer/global_step"] = trainer.global_step

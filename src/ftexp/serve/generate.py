@@ -5,12 +5,15 @@ The library side of ``python -m ftexp.cli.generate``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from transformers import PreTrainedTokenizerBase
 
 from ftexp.batch import stop_token_ids, token_ids
+
+if TYPE_CHECKING:
+    pass
 
 
 def generate_replies(

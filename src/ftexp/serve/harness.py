@@ -16,12 +16,15 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ftexp.batch import IGNORE
 from ftexp.data.conversations import Conversation
 from ftexp.errors import RunError
 from ftexp.run.reload import SavedRun
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 HELD_OUT = "held-out"  # ``--harness held-out``: the run's own test conversations
 
@@ -65,7 +68,9 @@ def held_out_conversations(run: SavedRun, split: str, limit: int | None) -> list
     return list(data.splits[split][:limit])
 
 
-def write_task(folder: Path, name: str, tokenizer: Any, conversations: list[Conversation]) -> Path:
+def write_task(
+    folder: Path, name: str, tokenizer: PreTrainedTokenizerBase, conversations: list[Conversation]
+) -> Path:
     """Write the conversations as a local harness task; return its YAML file."""
     folder.mkdir(parents=True, exist_ok=True)
     rows = [_context_and_target(tokenizer, c) for c in conversations]
@@ -123,7 +128,9 @@ def run_harness(
     )
 
 
-def own_scores(model: Any, tokenizer: Any, conversations: list[Conversation]) -> ReplyScores:
+def own_scores(
+    model: Any, tokenizer: PreTrainedTokenizerBase, conversations: list[Conversation]
+) -> ReplyScores:
     """Each last reply's log-likelihood and greedy match, from ftexp's own encoding."""
     import torch
 
@@ -156,7 +163,9 @@ def harness_scores(results: Any, task: str) -> dict[str, float]:
     }
 
 
-def _context_and_target(tokenizer: Any, conversation: Conversation) -> tuple[str, str]:
+def _context_and_target(
+    tokenizer: PreTrainedTokenizerBase, conversation: Conversation
+) -> tuple[str, str]:
     messages = [{"role": role, "content": text} for role, text in conversation]
     context = tokenizer.apply_chat_template(
         messages[:-1], add_generation_prompt=True, tokenize=False

@@ -8,10 +8,14 @@ from __future__ import annotations
 import statistics
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ftexp.errors import RunError
 from ftexp.run.reload import SavedRun
+
+if TYPE_CHECKING:
+    from torch import nn
+    from transformers import PreTrainedTokenizerBase
 
 BATCH = 64
 
@@ -28,7 +32,9 @@ def sample_texts(run: SavedRun, count: int) -> list[str]:
     return (texts * (count // len(texts) + 1))[:count]
 
 
-def timings(model: Any, tokenizer: Any, texts: list[str], repeats: int) -> dict[str, float]:
+def timings(
+    model: nn.Module, tokenizer: PreTrainedTokenizerBase, texts: list[str], repeats: int
+) -> dict[str, float]:
     """p50 / p95 milliseconds of one text, and texts per second in batches of 64."""
     import torch
 

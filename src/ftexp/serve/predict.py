@@ -7,12 +7,15 @@ that answers for a task.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from ftexp.errors import RunError
 from ftexp.run.reload import load_run
+
+if TYPE_CHECKING:
+    from transformers import BatchEncoding
 
 
 def predict(run_dir: str, inputs: list[str], max_length: int = 512) -> list[tuple[str, float]]:
@@ -77,7 +80,7 @@ def find_entities(run_dir: str, texts: list[str], max_length: int = 512) -> list
     return found
 
 
-def _last_token(batch: Any, word: int) -> int:
+def _last_token(batch: BatchEncoding, word: int) -> int:
     return max(i for i, w in enumerate(batch.word_ids(0)) if w == word)
 
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ftexp import current_path
 
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
 
-def plain_config(cfg: Any) -> dict[str, Any]:
+
+def plain_config(cfg: DictConfig) -> dict[str, Any]:
     """The composed config as plain data, without ``paths`` (where the job writes).
 
     Also without ``study``: the study's own settings, whose effect is in the job's overrides.

@@ -35,7 +35,7 @@ def type_problems(where: str, node: DictConfig) -> list[str]:
     return issues
 
 
-def fits(value: Any, hint: Any) -> bool:
+def fits(value: object, hint: Any) -> bool:
     """Whether a plain config value matches a type hint (ints count as floats)."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if hint is Any or hint is object:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -104,7 +105,7 @@ class ClassifyModule(FinetuneModule):
         """Start collecting this test's probabilities."""
         self.test_outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
 
-    def write_figures(self, out_dir: Any) -> list[str]:
+    def write_figures(self, out_dir: Path) -> list[str]:
         """A ROC curve and a confusion matrix of the test split (every rank's examples)."""
         from ftexp.objectives.classify.figures import confusion_png, roc_png
 

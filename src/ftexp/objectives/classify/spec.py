@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from ftexp.contract import SEQUENCE_CLASSIFICATION, ModelTask
 from ftexp.objectives.objective import Objective
+
+if TYPE_CHECKING:
+    from ftexp.data.base import DataOption
 
 COLLAPSED = 0.98  # a run predicting one class for this share of the test split learned nothing
 
@@ -39,12 +42,12 @@ class Classify(ScoredAsClassifier, Objective):
     module: ClassVar[str] = "ftexp.objectives.classify.module.ClassifyModule"
 
     @classmethod
-    def fields(cls, data: Any) -> frozenset[str]:
+    def fields(cls, data: DataOption) -> frozenset[str]:
         """The label, and the inputs of the data's kind of classifier."""
         return cls.needs | cls.model_task(data).inputs
 
     @classmethod
-    def model_task(cls, data: Any) -> ModelTask:
+    def model_task(cls, data: DataOption) -> ModelTask:
         """The data's kind of classifier."""
         task: ModelTask = data.classifier_task
         return task

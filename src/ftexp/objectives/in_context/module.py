@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 from torch import nn
@@ -11,6 +11,10 @@ from torch import nn
 from ftexp.memory.passes import ModelPass
 from ftexp.objectives.classify.module import ClassifyModule
 from ftexp.objectives.in_context.spec import InContext
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
 
 CONTENT_FREE = "N/A"  # the text whose label scores contextual calibration subtracts
 MARK = "\x00query\x00"  # where each text goes in the rendered chat template
@@ -149,6 +153,6 @@ def demonstrations(data: Any, shots: int, seed: int) -> list[tuple[str, int]]:
     return picked
 
 
-def _ids(tokenizer: Any, text: str) -> list[int]:
+def _ids(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:
     """Token ids of ``text`` without special tokens added."""
     return list(tokenizer(text, add_special_tokens=False)["input_ids"])

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from ftexp.contract import CAUSAL_LM, ModelTask
 from ftexp.errors import ConfigError
 from ftexp.objectives.classify.spec import ScoredAsClassifier
 from ftexp.objectives.objective import Objective
+
+if TYPE_CHECKING:
+    from ftexp.data.base import FinetuneData
 
 
 @dataclass
@@ -70,7 +73,7 @@ class InContext(ScoredAsClassifier, Objective):
             issues.append(f"objective.label_words must differ, got {self.label_words}")
         return issues
 
-    def data_problems(self, data: Any) -> list[str]:
+    def data_problems(self, data: FinetuneData) -> list[str]:
         """The label words against the data's classes, where the config names them."""
         classes = data.stated_class_names()
         if classes is None:

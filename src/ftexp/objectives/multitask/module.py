@@ -38,7 +38,7 @@ class SharedEncoderHead(nn.Module):
         self.head = nn.ModuleDict({n: m for n, m in model.named_children() if n != prefix})
         object.__setattr__(self, "model", model)  # not registered: the encoder is not ours
 
-    def forward(self, **inputs: Any) -> Any:
+    def forward(self, **inputs: object) -> Any:
         """The task model's output on the shared encoder."""
         return self.model(**inputs)
 
@@ -51,7 +51,7 @@ class MultitaskModule(ClassifyModule):
     ``train/alpha_<task>``.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.weighting = self.settings.weighting.build(self.settings.tasks)
         self.mlm_losses = nn.ModuleDict({s: MeanMetric() for s in ("val", "test")})

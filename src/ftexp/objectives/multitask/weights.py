@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Protocol
 
 import torch
 from torch import nn
 
 
+class Schedule(Protocol):
+    """A weighting spec whose weights are a function of training progress alone."""
+
+    def alphas(self, progress: float, tasks: tuple[str, ...]) -> dict[str, float]:
+        """Each task's weight at ``progress`` (0 at the first step, 1 at the last)."""
+        ...
+
+
 class ScheduledWeights(nn.Module):
     """Weights read from a schedule spec at the current training progress."""
 
-    def __init__(self, spec: Any, tasks: tuple[str, ...]) -> None:
+    def __init__(self, spec: Schedule, tasks: tuple[str, ...]) -> None:
         super().__init__()
         self.spec, self.tasks = spec, tasks
 

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from ftexp.contract import CAUSAL_LM, SEQUENCE_CLASSIFICATION, ModelTask
 from ftexp.objectives.objective import Objective
+
+if TYPE_CHECKING:
+    from ftexp.data.base import DataOption
 
 PAIR_FIELDS = frozenset(
     f"{side}_{key}" for side in ("chosen", "rejected") for key in ("input_ids", "attention_mask")
@@ -104,7 +107,7 @@ class KTO(Objective):
     undesirable_weight: float = 1.0
 
     @classmethod
-    def fields(cls, data: Any) -> frozenset[str]:
+    def fields(cls, data: DataOption) -> frozenset[str]:
         """Judged replies on unpaired preference data, else labelled pairs."""
         return JUDGED_REPLIES if "desirable" in data.provides else cls.needs
 

@@ -80,7 +80,7 @@ class GRPOModule(ReferencePolicyModule):
 
     eval_means = ("reward",)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         settings = cast(RL, self.objective)
         self.settings = settings

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from ftexp.batch import stop_token_ids
 
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
 
 def sample(
     model: Any,
     batch: dict[str, torch.Tensor],
-    tokenizer: Any,
+    tokenizer: PreTrainedTokenizerBase,
     group_size: int,
     max_new_tokens: int,
     temperature: float,

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ftexp.contract import CAUSAL_LM, ModelTask
 from ftexp.objectives.objective import Objective
 from ftexp.objectives.rl.rewards import SINGLE, named_rewards, reward_problems
+
+if TYPE_CHECKING:
+    from ftexp.data.base import FinetuneData
 
 GENERATES_UNDER_FSDP = (
     "it samples replies with generate(), which bypasses FSDP2's unsharding hooks (PEFT and HF "
@@ -108,7 +111,7 @@ class RL(Objective):
             )
         return issues
 
-    def data_problems(self, data: Any) -> list[str]:
+    def data_problems(self, data: FinetuneData) -> list[str]:
         """The example fields each reward reads against those the prompts carry."""
         carried = data.example_fields()
         issues = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 
@@ -12,6 +12,9 @@ from ftexp.data.collate import PromptCollator
 from ftexp.objectives.lm.module import CausalLMModule
 from ftexp.objectives.rl.sampling import prompt_batch, sample
 from ftexp.objectives.rl.spec import UPFT
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 
 class UPFTModule(CausalLMModule):
@@ -24,7 +27,7 @@ class UPFTModule(CausalLMModule):
     reports the loss on them, to show how the model drifts.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         settings = cast(UPFT, self.objective)
         self.prefix_tokens, self.full_fraction = settings.prefix_tokens, settings.full_fraction
@@ -40,7 +43,7 @@ class UPFTModule(CausalLMModule):
         data.replace_train_examples(examples)
 
     def self_generated(
-        self, prompts: list[list[dict[str, str]]], tokenizer: Any
+        self, prompts: list[list[dict[str, str]]], tokenizer: PreTrainedTokenizerBase
     ) -> list[dict[str, list[int]]]:
         """One sampled reply per prompt: a prefix, or (for ``full_fraction``) the whole reply."""
         assert self.model is not None

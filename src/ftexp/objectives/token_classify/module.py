@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -76,13 +76,13 @@ class TokenClassifyModule(FinetuneModule):
             [[names[t] for t in row[keep].tolist()] for row, keep in zip(rows, scored, strict=True)]
             for rows in (tags, logits.argmax(-1))
         ]
-        metric: Any = self.entities[stage]
+        metric = cast(EntityScores, self.entities[stage])
         metric.update(*words)
         return loss
 
     def end_epoch(self, stage: Stage) -> None:
         """Log the split's entity scores."""
-        metric: Any = self.entities[stage]
+        metric = cast(EntityScores, self.entities[stage])
         values = metric.compute()
         self.log_dict({f"{stage}/{k}": v for k, v in values.items() if k != "f1"})
         self.log(f"{stage}/f1", values["f1"], prog_bar=True)
