@@ -23,12 +23,12 @@ def test_compare_reads_a_method_sweep_and_writes_table_and_chart(tmp_path: Path)
         cwd=tmp_path,
     )
     rows = collect(tmp_path)
-    assert sorted(r["method"] for r in rows) == ["full", "ia3", "qat"]
-    by_method = {r["method"]: r for r in rows}
-    assert by_method["ia3"]["trainable_pct"] < by_method["full"]["trainable_pct"] == 100.0
-    assert by_method["ia3"]["saved_mb"] < by_method["full"]["saved_mb"]
-    assert all(r["peak_mb"] > 0 and r["wall_min"] > 0 for r in rows)
-    assert by_method["qat"]["notes"][0].startswith("int weights: acc ")
+    assert sorted(r.method for r in rows) == ["full", "ia3", "qat"]
+    by_method = {r.method: r for r in rows}
+    assert by_method["ia3"].trainable_pct < by_method["full"].trainable_pct == 100.0
+    assert by_method["ia3"].saved_mb < by_method["full"].saved_mb
+    assert all(r.peak_mb > 0 and r.wall_min > 0 for r in rows)
+    assert by_method["qat"].notes[0].startswith("int weights: acc ")
     main([str(tmp_path)])
     table = (tmp_path / "comparison.md").read_text()
     assert table.count("\n") == 2 + 3

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from ftexp.study.report import frontier
+from ftexp.study.report import ReportRow, frontier
 
 
 def test_frontier_keeps_only_points_nothing_cheaper_beats() -> None:
@@ -99,8 +101,11 @@ def test_a_row_whose_best_rate_is_on_the_edge_says_so() -> None:
     assert "searched grid" not in markdown([summarize({**row, "edge": None})])
 
 
-def _curve_row(method: str, mean: float, std: float = 0.0, seeds: int = 3) -> dict[str, object]:
-    return {"method": method, "headline": "test/acc", "seeds": seeds, "score": (mean, std)}
+def _curve_row(method: str, mean: float, std: float = 0.0, seeds: int = 3) -> ReportRow:
+    from ftexp.study.report import summarize
+
+    row = summarize({**_row("test/acc", [{"test/acc": mean}]), "method": method})
+    return dataclasses.replace(row, seeds=seeds, score=(mean, std))
 
 
 def test_the_learning_curve_marks_the_best_method_of_each_size() -> None:

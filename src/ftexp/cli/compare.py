@@ -10,15 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
 
 from omegaconf import OmegaConf
 
 from ftexp.errors import RunError, refusals
-from ftexp.study.report import folder_mb, summarize, write_report
+from ftexp.study.report import ReportRow, folder_mb, summarize, write_report
 
 
-def collect(sweep_dir: Path) -> list[dict[str, Any]]:
+def collect(sweep_dir: Path) -> list[ReportRow]:
     """Every finished job of a sweep as a summarised report row, best headline first."""
     rows = []
     for metrics_file in sorted(sweep_dir.glob("*/metrics.json")):
@@ -40,7 +39,7 @@ def collect(sweep_dir: Path) -> list[dict[str, Any]]:
             "notes": [f"int weights: acc {converted:.3f}"] if converted is not None else [],
         }
         rows.append(summarize(row))
-    return sorted(rows, key=lambda r: -r["score"][0])
+    return sorted(rows, key=lambda r: -r.score[0])
 
 
 def main(argv: list[str] | None = None) -> None:

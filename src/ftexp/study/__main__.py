@@ -17,7 +17,7 @@ from ftexp.study.curve import (
     write_curve,
 )
 from ftexp.study.jobs import JobStore, compose
-from ftexp.study.report import summarize, write_report
+from ftexp.study.report import ReportRow, summarize, write_report
 from ftexp.study.search import Study
 
 
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
         _check_names(methods, baselines, args)
         sizes = parse_sizes(args.train_samples)
         jobs = JobStore(args.dir, retry_failed=args.retry_failed, kept_only=args.kept_only)
-        by_size: dict[str, list[dict[str, Any]]] = {}
+        by_size: dict[str, list[ReportRow]] = {}
         shared = compose(args.overrides)  # once: the budget and the experiment's own rows
         budget = _budget(args.steps, shared)
         own = merged_overrides(

@@ -13,11 +13,12 @@ method starts, not what it makes of the data).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
-from typing import Any
 
+from ftexp.study.report import ReportRow
 from ftexp.utils.io import atomic_write_text
 
 ALL = "all"
@@ -64,15 +65,13 @@ def steps_overrides(steps: int, batches_per_step: int) -> list[str]:
     ]
 
 
-def curve_markdown(by_size: dict[str, list[dict[str, Any]]]) -> str:
+def curve_markdown(by_size: dict[str, list[ReportRow]]) -> str:
     """Methods x sizes: mean +- std of the headline metric; the best of each size in bold."""
     sizes = list(by_size)
-    methods = list(dict.fromkeys(r["method"] for rows in by_size.values() for r in rows))
-    cells = {(r["method"], size): r for size, rows in by_size.items() for r in rows}
+    methods = list(dict.fromkeys(r.method for rows in by_size.values() for r in rows))
+    cells = {(r.method, size): r for size, rows in by_size.items() for r in rows}
     best = {size: _best(rows) for size, rows in by_size.items()}
-    headline = next(
-        (r["headline"] for rows in by_size.values() for r in rows if r["seeds"]), "test/acc"
-    )
+    headline = next((r.headline for rows in by_size.values() for r in rows if r.seeds), "test/acc")
     lines = [
         f"| method | {' | '.join(f'{headline} @ {s} train' for s in sizes)} |",
         "|---|" + "---|" * len(sizes),
@@ -81,24 +80,24 @@ def curve_markdown(by_size: dict[str, list[dict[str, Any]]]) -> str:
         shown = []
         for size in sizes:
             row = cells.get((method, size))
-            if row is None or not row["seeds"]:
+            if row is None or not row.seeds:
                 shown.append("-")
                 continue
-            mean, std = row["score"]
-            text = f"{mean:.3f} +- {std:.3f}" if row["seeds"] > 1 else f"{mean:.3f}"
+            mean, std = row.score
+            text = f"{mean:.3f} +- {std:.3f}" if row.seeds > 1 else f"{mean:.3f}"
             shown.append(f"**{text}**" if best[size] == method else text)
         lines.append(f"| {method} | {' | '.join(shown)} |")
     lines.append(f"| best | {' | '.join(best[s] or '-' for s in sizes)} |")
     return "\n".join(lines) + "\n"
 
 
-def _best(rows: list[dict[str, Any]]) -> str | None:
+def _best(rows: list[ReportRow]) -> str | None:
     """The method with the highest mean headline metric among the rows that ran."""
-    done = [r for r in rows if r["seeds"] and not math.isnan(r["score"][0])]
-    return max(done, key=lambda r: r["score"][0])["method"] if done else None
+    done = [r for r in rows if r.seeds and not math.isnan(r.score[0])]
+    return max(done, key=lambda r: r.score[0]).method if done else None
 
 
-def curve_chart(by_size: dict[str, list[dict[str, Any]]], path: Path, task: str = "") -> None:
+def curve_chart(by_size: dict[str, list[ReportRow]], path: Path, task: str = "") -> None:
     """One line per method across the sizes (log x; ``all`` drawn at the largest run's size)."""
     import matplotlib
 
@@ -107,20 +106,20 @@ def curve_chart(by_size: dict[str, list[dict[str, Any]]], path: Path, task: str 
 
     xs = _positions(list(by_size))
     fig, ax = plt.subplots(figsize=(8, 5))
-    methods = list(dict.fromkeys(r["method"] for rows in by_size.values() for r in rows))
+    methods = list(dict.fromkeys(r.method for rows in by_size.values() for r in rows))
     for method in methods:
         points = [
-            (xs[size], r["score"][0], r["score"][1])
+            (xs[size], r.score[0], r.score[1])
             for size, rows in by_size.items()
             for r in rows
-            if r["method"] == method and r["seeds"]
+            if r.method == method and r.seeds
         ]
         if points:
             x, y, err = zip(*points, strict=True)
             ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=method)
     ax.set_xscale("log")
     ax.set_xlabel("training examples (log)")
-    headline = next((r["headline"] for rows in by_size.values() for r in rows), "test/acc")
+    headline = next((r.headline for rows in by_size.values() for r in rows), "test/acc")
     ax.set_ylabel(f"{headline} (mean +- std over seeds)")
     ax.legend(fontsize=8)
     ax.set_title(f"ftexp {task}: learning curve per method".strip())
@@ -136,11 +135,12 @@ def _positions(sizes: list[str]) -> dict[str, float]:
     return {s: float(s) if s != ALL else top * 3.0 for s in sizes}
 
 
-def write_curve(by_size: dict[str, list[dict[str, Any]]], out: Path, task: str = "") -> str:
+def write_curve(by_size: dict[str, list[ReportRow]], out: Path, task: str = "") -> str:
     """Write ``learning_curve.md``, ``.json`` and (when anything ran) ``.png``; return the table."""
     table = curve_markdown(by_size)
     atomic_write_text(out / "learning_curve.md", table)
-    atomic_write_text(out / "learning_curve.json", json.dumps(by_size, indent=2, default=str))
-    if any(r["seeds"] for rows in by_size.values() for r in rows):
+    plain = {size: [dataclasses.asdict(row) for row in rows] for size, rows in by_size.items()}
+    atomic_write_text(out / "learning_curve.json", json.dumps(plain, indent=2, default=str))
+    if any(r.seeds for rows in by_size.values() for r in rows):
         curve_chart(by_size, out / "learning_curve.png", task=task)
     return table
