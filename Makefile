@@ -46,8 +46,9 @@ type: install  ## mypy --strict on src
 fmt: install  ## apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix src tests bench tools && $(VENV)/bin/ruff format src tests bench tools
 
-docs: install  ## the documentation site: config reference pages from conf/, then mkdocs build --strict -> site/
+docs: install  ## the documentation site: config reference pages from conf/, the layout page from src/, then mkdocs build --strict -> site/
 	$(PY) tools/config_pages.py
+	$(PY) tools/layout_page.py
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
 METHODS ?= linear_probe,full,freeze,bitfit,gradual_unfreeze,lora,dora,adapter,adapter_pfeiffer,ia3,prompt,ptuning,prefix,ptuning_v2,qlora,qlora8,qat

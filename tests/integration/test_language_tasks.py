@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from tests.conftest import FIXTURES, build_module, compose_cfg
-from tests.options import text_methods
+from tests.options import DATA, text_methods
 
 QUIET = [
     "trainer.accelerator=cpu",
@@ -23,15 +23,13 @@ NER = [
     "model=tiny_bert",
     "objective=token_classify",
     "data=ner_en",
-    "data.artifact=null",
-    f"data.path={FIXTURES / 'ner_tiny.txt'}",
+    *DATA["ner_en"],
     *QUIET,
 ]
 ZH_SENTIMENT = [
     "model=tiny_bert",
     "data=sentiment_zh",
-    "data.artifact=null",
-    f"data.path={FIXTURES / 'sentiment_zh'}",
+    *DATA["sentiment_zh"],
     "data.batch_size=8",
     *QUIET,
 ]

@@ -16,34 +16,18 @@ from ftexp.models.tiny import char_tokenizer, chat_tokenizer
 from ftexp.objectives.preference.module import sequence_logps
 from ftexp.run.wiring import train
 from tests.conftest import FIXTURES, TINY_CSV, build_module, compose_cfg
+from tests.options import DATA
 
-CHAT = [
-    "objective=sft",
-    "model=tiny_llama",
-    "data=chat",
-    "data.artifact=null",
-    f"data.path={FIXTURES / 'chat_tiny.yml'}",
-    "data.val_fraction=0.2",
-    "data.test_fraction=0.2",
-    "data.batch_size=4",
-]
+CHAT = ["objective=sft", "model=tiny_llama", "data=chat", *DATA["chat"]]
 PREFS = [
     "data=preference",
-    "data.artifact=null",
-    f"data.path={TINY_CSV}",
-    "data.label_column=label",
+    *DATA["preference"],
     "data.prompts=[{label: pos, prompt: 'say something nice'},"
     " {label: neg, prompt: 'say something mean'}]",
     "data.batch_size=4",
 ]
-MLM_TEXT = [  # masked-LM on the fixture's text column, tiny BERT
-    "objective=mlm",
-    "model=tiny_bert",
-    "data=domain_text",
-    "data.artifact=null",
-    f"data.path={TINY_CSV}",
-    "data.text_column=text",
-]
+# masked-LM on the fixture's text column, tiny BERT
+MLM_TEXT = ["objective=mlm", "model=tiny_bert", "data=domain_text", *DATA["domain_text"]]
 TRAINER = [
     "trainer.accelerator=cpu",
     "trainer.enable_progress_bar=false",

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import TINY_CSV, run_ftexp
+from tests.conftest import run_ftexp
 from tests.integration.test_lm_objectives import PREFS, build, fit_steps
+from tests.options import DATA
 
 # objective overrides -> the loss of the first step, where policy == reference
 AT_THE_START = {
@@ -79,9 +80,7 @@ def test_kto_reference_point_is_the_clamped_kl_on_mismatched_pairs(tmp_path: Pat
 
 UNPAIRED = [
     "data=unpaired_preference",
-    "data.artifact=null",
-    f"data.path={TINY_CSV}",
-    "data.label_column=label",
+    *DATA["unpaired_preference"],
     "data.prompts=[{label: pos, prompt: 'say something nice'},"
     " {label: neg, prompt: 'say something mean'}]",
     "data.batch_size=6",

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from ftexp.study.__main__ import main
-from tests.conftest import FIXTURES, TINY
+from tests.conftest import TINY
+from tests.options import DATA
 
 SHARED = [*TINY, "trainer.max_epochs=1"]
 ARGS = ["--methods", "lora,linear_probe", "--seeds", "1,2", "--lr-factors", "0.5,2"]
@@ -175,8 +176,7 @@ def test_a_tagging_study_ranks_by_entity_f1(tmp_path: Path) -> None:
     ner = [
         "objective=token_classify",
         "data=ner_en",
-        "data.artifact=null",
-        f"data.path={FIXTURES / 'ner_tiny.txt'}",
+        *DATA["ner_en"],
     ]
     tiny = [a for a in SHARED if not a.startswith("data")]
     main([str(tmp_path), "--methods", "lora", "--seeds", "1", "--lr-factors", "1", *tiny, *ner])

@@ -1,4 +1,4 @@
-"""The docs stay true to the code: the config reference is what the config tree gives."""
+"""The docs stay true to the code: the config reference and the layout page are generated."""
 
 from __future__ import annotations
 
@@ -19,6 +19,16 @@ def test_the_config_pages_are_what_the_config_tree_gives() -> None:
         check=False,
     )
     assert done.returncode == 0, f"run python tools/config_pages.py:\n{done.stdout}"
+
+
+def test_the_layout_page_is_what_the_source_tree_gives() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "layout_page.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout
 
 
 def test_every_config_group_has_a_row_in_the_overview_and_a_page() -> None:

@@ -1,4 +1,4 @@
-"""Reward functions for on-policy RL, called as TRL calls them.
+"""What a reward function is to on-policy RL (called as TRL calls them), and how several add up.
 
 A reward is any callable ``reward(prompts, completions, **fields) -> list[float]`` (or a
 tensor): ``prompts`` and ``completions`` hold one entry per sampled reply (a prompt repeated for
