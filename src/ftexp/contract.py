@@ -2,7 +2,7 @@
 
 An objective declares the batch fields it ``needs`` and the ``ModelTask`` it trains (how the
 model is loaded from a model spec, wrapped by PEFT and reloaded); a data module declares the
-fields it ``provides``. ``contract_problems`` compares them from the classes alone, so a
+fields it ``provides``. ``ftexp.checks.contract`` compares them from the classes alone, so a
 mismatch such as ``objective=dpo data=sentiment`` is refused at config time. This module
 imports nothing heavy: it runs before torch.
 """
